@@ -23,8 +23,9 @@ constexpr std::uint32_t t_u8 = 0, t_u32 = 4, t_i32 = 5, t_bool = 7, t_str = 8, t
 constexpr std::uint32_t f32_id = 0, q4_0_id = 2, i32_id = 26;
 constexpr std::uint64_t u64_max = std::numeric_limits<std::uint64_t>::max();
 
+// Copies the bytes: the reader may outlive the (often temporary) builder.
 mmllm::result<gguf_reader> parse(const raw_gguf& g, const gguf_read_options& o = {}) {
-  return gguf_reader::parse(byte_source::borrow(g.span()), o);
+  return gguf_reader::parse(byte_source::copy_of(g.span()), o);
 }
 
 // One metadata entry and one tensor `w` (f32 [4], offset 0) with its data.
