@@ -228,3 +228,20 @@ TEST_CASE("views stay valid after the reader moves") {
   CHECK(*moved_again.get<std::uint32_t>("u32") == 4000000000u);
   CHECK(gguf_array(nested).arrays()->data() == moved_again.get<gguf_array>("arr.nested")->arrays()->data());
 }
+
+TEST_CASE("reader-level array accessors name the key in their errors") {
+  const raw_gguf g = all_types();
+  const gguf_reader r = parse_all_types(g);
+  const auto tokens = r.get_strings("arr.str");
+  REQUIRE(tokens.has_value());
+  CHECK(tokens->size() == 3);
+  CHECK((*tokens)[0] == "<unk>");
+  const auto scores = r.get_numbers<float>("arr.f32");
+  REQUIRE(scores.has_value());
+  CHECK((*scores)[0] == 1.5f);
+  CHECK(r.get_strings("arr.f32").error().message ==
+        "gguf: key 'arr.f32': array has element type float32, expected string");
+  CHECK(r.get_numbers<std::int32_t>("arr.f32").error().code == errc::malformed);
+  CHECK(r.get_numbers<float>("u8").error().message == "gguf: key 'u8': value has type uint8, expected array");
+  CHECK(r.get_strings("missing").error().code == errc::not_found);
+}

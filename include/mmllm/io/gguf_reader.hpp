@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <optional>
 #include <span>
@@ -145,6 +146,19 @@ class gguf_reader {
     const gguf_value* v = find(key);
     if (v == nullptr) return missing(key);
     return with_key(key, v->as<T>());
+  }
+  /// The strings of the string array `key` (e.g. "tokenizer.ggml.tokens"), as views into
+  /// the file; errors name the key.
+  [[nodiscard]] result<std::span<const std::string_view>> get_strings(std::string_view key) const {
+    MMLLM_TRY_ASSIGN(const gguf_array a, get<gguf_array>(key));
+    return with_key(key, a.strings());
+  }
+  /// The elements of the numeric array `key` whose element type is exactly T's (e.g.
+  /// get_numbers<float>("tokenizer.ggml.scores")), read in place; errors name the key.
+  template <gguf_scalar T>
+  [[nodiscard]] result<gguf_numbers<T>> get_numbers(std::string_view key) const {
+    MMLLM_TRY_ASSIGN(const gguf_array a, get<gguf_array>(key));
+    return with_key(key, a.numbers<T>());
   }
   /// `general.architecture` ("llama", "qwen2", "clip", …).
   [[nodiscard]] result<std::string_view> architecture() const {
@@ -267,13 +281,20 @@ class gguf_parser {
     ctx_named_ = true;
   }
 
-  template <class... P>
-  [[nodiscard]] error fail_at(errc code, std::uint64_t offset, const P&... parts) const {
-    return make_error(code, "gguf: ", context(), ": ", parts..., " (at byte offset ", num(offset), ")");
+  // "gguf: <context>: <parts…> (at byte offset N)"
+  [[nodiscard]] error fail_at(errc code, std::uint64_t offset,
+                              std::initializer_list<std::string_view> parts) const {
+    error e{code, "gguf: "};
+    e.message += context();
+    e.message += ": ";
+    for (const std::string_view p : parts) e.message += p;
+    e.message += " (at byte offset ";
+    e.message += num(offset);
+    e.message += ')';
+    return e;
   }
-  template <class... P>
-  [[nodiscard]] error fail(errc code, const P&... parts) const {
-    return fail_at(code, pos_, parts...);
+  [[nodiscard]] error fail(errc code, std::initializer_list<std::string_view> parts) const {
+    return fail_at(code, pos_, parts);
   }
   // A count or length that does not fit in what is left: out_of_range when it could not
   // fit in the whole file either (an absurd value), truncated otherwise.
@@ -286,8 +307,8 @@ class gguf_parser {
   template <class T>
   result<T> read(std::string_view field) {
     if (remaining() < sizeof(T))
-      return fail(errc::truncated, "file ends inside the ", field, " (", num(sizeof(T)), " bytes needed, ",
-                  num(remaining()), " left)");
+      return fail(errc::truncated, {"file ends inside the ", field, " (", num(sizeof(T)), " bytes needed, ",
+                                    num(remaining()), " left)"});
     const T v = load_le<T>(base_ + pos_);
     pos_ += sizeof(T);
     return v;
@@ -298,8 +319,8 @@ class gguf_parser {
     MMLLM_TRY_ASSIGN(const std::uint64_t len, read<std::uint64_t>(field));
     if (len > remaining()) {
       pos_ = start;
-      return fail(too_big(len), field, " length ", num(len), " exceeds the ", num(remaining() - 8),
-                  " bytes left in the file");
+      return fail(too_big(len), {field, " length ", num(len), " exceeds the ", num(remaining() - 8),
+                                 " bytes left in the file"});
     }
     const std::string_view s(reinterpret_cast<const char*>(base_ + pos_), static_cast<std::size_t>(len));
     pos_ += static_cast<std::size_t>(len);
@@ -310,7 +331,7 @@ class gguf_parser {
     const std::size_t start = pos_;
     MMLLM_TRY_ASSIGN(const std::uint32_t id, read<std::uint32_t>(field));
     if (id >= gguf_type_count)
-      return fail_at(errc::malformed, start, field, " ", num(id), " is not a GGUF value type (0..12)");
+      return fail_at(errc::malformed, start, {field, " ", num(id), " is not a GGUF value type (0..12)"});
     return static_cast<gguf_type>(id);
   }
 
@@ -318,18 +339,19 @@ class gguf_parser {
     set_context("header", 0);
     if (size_ < 4 || std::memcmp(base_, gguf_magic.data(), 4) != 0)
       return fail(size_ < 4 ? errc::truncated : errc::malformed,
-                  "not a GGUF file (the magic bytes are not 'GGUF')");
+                  {"not a GGUF file (the magic bytes are not 'GGUF')"});
     pos_ = 4;
     MMLLM_TRY_ASSIGN(const std::uint32_t version, read<std::uint32_t>("version"));
     if (version != 0 && (version & 0xffffu) == 0)
-      return fail(errc::unsupported, "version field reads ", num(version),
-                  ": a big-endian GGUF file, which mmllm does not read (convert it to little-endian)");
+      return fail(errc::unsupported,
+                  {"version field reads ", num(version),
+                   ": a big-endian GGUF file, which mmllm does not read (convert it to little-endian)"});
     if (version == 1)
-      return fail(errc::unsupported, "GGUF version 1 is not supported (only versions 2 and 3)");
-    if (version == 0) return fail(errc::malformed, "GGUF version 0 is invalid");
+      return fail(errc::unsupported, {"GGUF version 1 is not supported (only versions 2 and 3)"});
+    if (version == 0) return fail(errc::malformed, {"GGUF version 0 is invalid"});
     if (version > gguf_latest_version)
-      return fail(errc::unsupported, "GGUF version ", num(version), " is newer than the newest supported (",
-                  num(gguf_latest_version), ")");
+      return fail(errc::unsupported, {"GGUF version ", num(version), " is newer than the newest supported (",
+                                      num(gguf_latest_version), ")"});
     out_.version_ = version;
     MMLLM_TRY_ASSIGN(n_tensors_, read<std::uint64_t>("tensor count"));
     MMLLM_TRY_ASSIGN(n_kv_, read<std::uint64_t>("metadata count"));
@@ -338,14 +360,14 @@ class gguf_parser {
     constexpr std::uint64_t min_kv = 8 + 4 + 1;
     constexpr std::uint64_t min_tensor = 8 + 4 + 4 + 8;
     if (n_kv_ > remaining() / min_kv)
-      return fail(too_big(n_kv_), "metadata count ", num(n_kv_), " cannot fit in the ", num(remaining()),
-                  " bytes left");
+      return fail(too_big(n_kv_),
+                  {"metadata count ", num(n_kv_), " cannot fit in the ", num(remaining()), " bytes left"});
     if (n_tensors_ > remaining() / min_tensor)
-      return fail(too_big(n_tensors_), "tensor count ", num(n_tensors_), " cannot fit in the ",
-                  num(remaining()), " bytes left");
+      return fail(too_big(n_tensors_),
+                  {"tensor count ", num(n_tensors_), " cannot fit in the ", num(remaining()), " bytes left"});
     if (n_kv_ * min_kv + n_tensors_ * min_tensor > remaining())
-      return fail(errc::truncated, "metadata count ", num(n_kv_), " and tensor count ", num(n_tensors_),
-                  " cannot fit in the ", num(remaining()), " bytes left");
+      return fail(errc::truncated, {"metadata count ", num(n_kv_), " and tensor count ", num(n_tensors_),
+                                    " cannot fit in the ", num(remaining()), " bytes left"});
     return ok();
   }
 
@@ -359,22 +381,22 @@ class gguf_parser {
     if (type != gguf_type::array) {
       const std::size_t sz = gguf_type_size(type);
       if (remaining() < sz)
-        return fail(errc::truncated, "file ends inside a ", to_string(type), " value (", num(sz),
-                    " bytes needed, ", num(remaining()), " left)");
+        return fail(errc::truncated, {"file ends inside a ", to_string(type), " value (", num(sz),
+                                      " bytes needed, ", num(remaining()), " left)"});
       pos_ += sz;
       return gguf_value_access::make(type, type, base_ + start, sz, 0, 0);
     }
     if (depth > max_depth_)
-      return fail(errc::out_of_range, "arrays nested deeper than the limit of ", num(max_depth_));
+      return fail(errc::out_of_range, {"arrays nested deeper than the limit of ", num(max_depth_)});
     MMLLM_TRY_ASSIGN(const gguf_type elem, read_type("array element type"));
     MMLLM_TRY_ASSIGN(const std::uint64_t n, read<std::uint64_t>("array length"));
     const std::uint64_t min_elem = elem == gguf_type::string  ? 8
                                    : elem == gguf_type::array ? 12
                                                               : gguf_type_size(elem);
     if (n > remaining() / min_elem)
-      return fail(n > size_ / min_elem ? errc::out_of_range : errc::truncated, "array of ", num(n), " ",
-                  to_string(elem), " elements needs at least ", num(min_elem), " bytes each, but only ",
-                  num(remaining()), " bytes are left");
+      return fail(n > size_ / min_elem ? errc::out_of_range : errc::truncated,
+                  {"array of ", num(n), " ", to_string(elem), " elements needs at least ", num(min_elem),
+                   " bytes each, but only ", num(remaining()), " bytes are left"});
     std::size_t pool_index = 0;
     const auto count = static_cast<std::size_t>(n);
     if (elem == gguf_type::string) {
@@ -385,13 +407,17 @@ class gguf_parser {
         out_.string_pool_.push_back(*s);
       }
     } else if (elem == gguf_type::array) {
-      pool_index = out_.value_pool_.size();
-      out_.value_pool_.resize(pool_index + count);
+      // Sub-arrays must sit side by side in the pool, but their own children are added
+      // while they are parsed: collect them first, then append the block. Memory grows
+      // with what is actually parsed, never with a claimed count.
+      std::vector<gguf_value> children;
       for (std::size_t i = 0; i < count; ++i) {
         auto v = parse_value(gguf_type::array, depth + 1);
         if (!v) return element_error(i, std::move(v).error());
-        out_.value_pool_[pool_index + i] = *v;
+        children.push_back(*v);
       }
+      pool_index = out_.value_pool_.size();
+      out_.value_pool_.insert(out_.value_pool_.end(), children.begin(), children.end());
     } else {
       pos_ += count * static_cast<std::size_t>(min_elem);
     }
@@ -403,12 +429,11 @@ class gguf_parser {
   }
 
   result<void> parse_metadata() {
-    out_.kvs_.reserve(static_cast<std::size_t>(n_kv_));
     for (std::uint64_t i = 0; i < n_kv_; ++i) {
       set_context("key", i);
       const std::size_t key_pos = pos_;
       MMLLM_TRY_ASSIGN(const std::string_view key, read_string("key"));
-      if (key.empty()) return fail_at(errc::malformed, key_pos, "the key is empty");
+      if (key.empty()) return fail_at(errc::malformed, key_pos, {"the key is empty"});
       name_context(key);
       MMLLM_TRY_ASSIGN(const gguf_type type, read_type("value type"));
       MMLLM_TRY_ASSIGN(const gguf_value value, parse_value(type, 1));
@@ -424,8 +449,8 @@ class gguf_parser {
       if (kvs[order[i]].key == kvs[order[i - 1]].key) {
         set_context("key", 0);
         name_context(kvs[order[i]].key);
-        return fail_at(errc::malformed, offset_of(kvs[order[i]].key) - 8, "duplicate key (entries #",
-                       num(order[i - 1]), " and #", num(order[i]), ")");
+        return fail_at(errc::malformed, offset_of(kvs[order[i]].key) - 8,
+                       {"duplicate key (entries #", num(order[i - 1]), " and #", num(order[i]), ")"});
       }
     }
     if (const gguf_value* a = out_.find(gguf_alignment_key)) {
@@ -433,10 +458,10 @@ class gguf_parser {
       name_context(gguf_alignment_key);
       const std::uint64_t at = offset_of(a->raw());
       if (a->type() != gguf_type::uint32)
-        return fail_at(errc::malformed, at, "has type ", a->type_name(), "; it must be uint32");
+        return fail_at(errc::malformed, at, {"has type ", a->type_name(), "; it must be uint32"});
       const std::uint32_t align = *a->get<std::uint32_t>();
       if (align == 0 || (align & (align - 1)) != 0)
-        return fail_at(errc::malformed, at, "alignment ", num(align), " is not a non-zero power of two");
+        return fail_at(errc::malformed, at, {"alignment ", num(align), " is not a non-zero power of two"});
       out_.alignment_ = align;
     }
     return ok();
@@ -451,28 +476,27 @@ class gguf_parser {
 
   result<void> parse_tensor_infos() {
     constexpr auto i64_max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-    out_.tensors_.reserve(static_cast<std::size_t>(n_tensors_));
-    info_pos_.reserve(static_cast<std::size_t>(n_tensors_));
     for (std::uint64_t i = 0; i < n_tensors_; ++i) {
       set_context("tensor", i);
       gguf_tensor_info t;
       const std::size_t info_pos = pos_;
       MMLLM_TRY_ASSIGN(t.name, read_string("tensor name"));
       if (t.name.size() > options_.max_tensor_name_length)
-        return fail_at(errc::out_of_range, info_pos, "tensor name is ", num(t.name.size()),
-                       " bytes long; the limit is ", num(options_.max_tensor_name_length));
+        return fail_at(errc::out_of_range, info_pos,
+                       {"tensor name is ", num(t.name.size()), " bytes long; the limit is ",
+                        num(options_.max_tensor_name_length)});
       name_context(t.name);
       const std::size_t dims_pos = pos_;
       MMLLM_TRY_ASSIGN(t.n_dims, read<std::uint32_t>("dimension count"));
       if (t.n_dims > gguf_max_dims)
-        return fail_at(errc::out_of_range, dims_pos, "has ", num(t.n_dims), " dimensions; at most ",
-                       num(gguf_max_dims), " are allowed");
+        return fail_at(errc::out_of_range, dims_pos,
+                       {"has ", num(t.n_dims), " dimensions; at most ", num(gguf_max_dims), " are allowed"});
       for (std::uint32_t d = 0; d < t.n_dims; ++d) {
         const std::size_t ne_pos = pos_;
         MMLLM_TRY_ASSIGN(const std::int64_t ne, read<std::int64_t>("extent"));
         if (ne < 0)
-          return fail_at(errc::malformed, ne_pos, "extent ne[", num(d), "] is negative (", num_signed(ne),
-                         ")");
+          return fail_at(errc::malformed, ne_pos,
+                         {"extent ne[", num(d), "] is negative (", num_signed(ne), ")"});
         t.ne[d] = static_cast<std::uint64_t>(ne);
       }
       // Element count: ne[1]*ne[2]*ne[3] (the rows) and the total must fit in int64.
@@ -484,23 +508,25 @@ class gguf_parser {
       }
       if (!overflow && rows != 0 && t.ne[0] > i64_max / rows) overflow = true;
       if (overflow)
-        return fail_at(errc::out_of_range, dims_pos, "element count of shape [", shape_string(t),
-                       "] overflows a 64-bit integer");
+        return fail_at(errc::out_of_range, dims_pos,
+                       {"element count of shape [", shape_string(t), "] overflows a 64-bit integer"});
       const std::size_t type_pos = pos_;
       MMLLM_TRY_ASSIGN(const std::uint32_t type_id, read<std::uint32_t>("tensor type"));
       const std::optional<dtype_traits> tr = traits_of(type_id);
       if (!tr)
-        return fail_at(errc::unsupported, type_pos, "unknown tensor type id ", num(type_id),
-                       " (not a ggml type this build knows)");
+        return fail_at(errc::unsupported, type_pos,
+                       {"unknown tensor type id ", num(type_id), " (not a ggml type this build knows)"});
       if (options_.require_supported_dtypes && !tr->supported)
-        return fail_at(errc::unsupported, type_pos, "tensor type ", tr->name, " is not supported by mmllm");
+        return fail_at(errc::unsupported, type_pos, {"tensor type ", tr->name, " is not supported by mmllm"});
       t.type = static_cast<dtype>(type_id);
       if (t.ne[0] % tr->block_size != 0)
-        return fail_at(errc::malformed, dims_pos, "row length ne[0] = ", num(t.ne[0]),
-                       " is not a multiple of ", tr->name, "'s block size ", num(tr->block_size));
+        return fail_at(errc::malformed, dims_pos,
+                       {"row length ne[0] = ", num(t.ne[0]), " is not a multiple of ", tr->name,
+                        "'s block size ", num(tr->block_size)});
       const std::optional<std::uint64_t> row = row_bytes(t.type, t.ne[0]);
       if (!row || (rows != 0 && *row > std::numeric_limits<std::uint64_t>::max() / rows))
-        return fail_at(errc::out_of_range, dims_pos, "byte size of shape [", shape_string(t), "] overflows");
+        return fail_at(errc::out_of_range, dims_pos,
+                       {"byte size of shape [", shape_string(t), "] overflows"});
       t.size = *row * rows;
       MMLLM_TRY_ASSIGN(t.offset, read<std::uint64_t>("data offset"));
       out_.tensors_.push_back(t);
@@ -517,8 +543,8 @@ class gguf_parser {
       if (ts[order[i]].name == ts[order[i - 1]].name) {
         set_context("tensor", order[i]);
         name_context(ts[order[i]].name);
-        return fail_at(errc::malformed, info_pos_[order[i]], "duplicate tensor name (tensors #",
-                       num(order[i - 1]), " and #", num(order[i]), ")");
+        return fail_at(errc::malformed, info_pos_[order[i]],
+                       {"duplicate tensor name (tensors #", num(order[i - 1]), " and #", num(order[i]), ")"});
       }
     }
     // The data section starts at the next multiple of the alignment.
@@ -547,16 +573,17 @@ class gguf_parser {
       name_context(t.name);
       const std::uint64_t at = info_pos_[i];
       if (t.offset % a != 0)
-        return fail_at(errc::malformed, at, "data offset ", num(t.offset),
-                       " is not a multiple of the alignment ", num(a));
+        return fail_at(errc::malformed, at,
+                       {"data offset ", num(t.offset), " is not a multiple of the alignment ", num(a)});
       if (t.size == 0) continue;
       if (data_offset > file || t.offset > file - data_offset)
-        return fail_at(errc::out_of_range, at, "data starts at file offset ", num_sum(data_offset, t.offset),
-                       ", past the end of the file (", num(file), " bytes)");
+        return fail_at(errc::out_of_range, at,
+                       {"data starts at file offset ", num_sum(data_offset, t.offset),
+                        ", past the end of the file (", num(file), " bytes)"});
       if (t.size > file - data_offset - t.offset)
-        return fail_at(errc::truncated, at, "data [", num(data_offset + t.offset), ", ",
-                       num_sum(data_offset + t.offset, t.size), ") ends past the end of the file (",
-                       num(file), " bytes)");
+        return fail_at(errc::truncated, at,
+                       {"data [", num(data_offset + t.offset), ", ", num_sum(data_offset + t.offset, t.size),
+                        ") ends past the end of the file (", num(file), " bytes)"});
       with_data.push_back(i);
     }
     const auto& ts = out_.tensors_;
@@ -568,9 +595,10 @@ class gguf_parser {
       if (t.offset < p.offset + p.size) {
         set_context("tensor", with_data[k]);
         name_context(t.name);
-        return fail_at(errc::malformed, info_pos_[with_data[k]], "data [", num(t.offset), ", ",
-                       num(t.offset + t.size), ") overlaps tensor '", p.name, "' [", num(p.offset), ", ",
-                       num(p.offset + p.size), ") (offsets relative to the data section)");
+        return fail_at(
+            errc::malformed, info_pos_[with_data[k]],
+            {"data [", num(t.offset), ", ", num(t.offset + t.size), ") overlaps tensor '", p.name, "' [",
+             num(p.offset), ", ", num(p.offset + p.size), ") (offsets relative to the data section)"});
       }
     }
     return ok();
