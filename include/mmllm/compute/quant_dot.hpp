@@ -1,54 +1,78 @@
 // mmllm/compute/quant_dot.hpp — the kernel interface between storage formats and matmul.
 //
 // A matmul Y = X·Wᵀ with W in format Q works as ggml's CPU backend does:
-//   1. each activation row x (f32) is converted to Q's activation format A
-//      (`quantize_activation<A, I>::row`, bit-exact with what ggml's CPU backend produces);
+//   1. each activation row x (f32) is converted to Q's activation format A = Q::activation
+//      (`quantize_activation<A, I>::row`, bit-exact with what ggml's CPU backend produces,
+//      and identical at every level);
 //   2. dot products between weight rows and converted activation rows are computed in
-//      tiles (`quant_dot<Q, I>::tile`), so a SIMD level can reuse loaded weights across
+//      tiles (`quant_dot<Q, I, E>::tile`), so a SIMD level can reuse loaded weights across
 //      several activation rows and loaded activations across several weight rows.
-// The primary templates below are the `generic` level, built on the format's scalar
-// reference; `compute/quant_dot_avx2.hpp` and `quant_dot_avx512.hpp` specialize them.
+//
+// Interface (what a matmul driver calls):
+//
+//   using K = quant_dot<Q, I, E>;            // Q: fmt::*, I: isa level, E: isa_ext variant
+//   K::max_rows, K::max_cols                 // largest tile (weight rows × activation rows)
+//   K::tile(n, w, w_stride, nr, a, a_stride, nc, out, ldo);
+//       // out[r*ldo + c] = Σ_k W[r][k]·A[c][k], r < nr ≤ max_rows, c < nc ≤ max_cols;
+//       // n: elements per row (a multiple of Q::block_size); w / a: first weight / activation
+//       // row (blocks of Q::block / Q::activation::block, any alignment); strides in bytes.
+//   quantize_activation<Q::activation, I>::row(x, y, n);   // n a multiple of the block size
+//
+// Levels and variants: `isa` (generic, avx2, avx512) comes from cpu_features::best();
+// `isa_ext` refines avx512 with AVX512-VNNI (int8 formats: vpdpbusd) and AVX512-BF16 (bf16:
+// vdpbf16ps) and comes from best_ext(level, cpu). `visit_kernel_level(cpu, f)` turns both
+// into compile-time constants. A (level, variant) without its own kernel for a format
+// inherits the next weaker one, so every combination is valid; formats whose weights ggml
+// never dots (q8_1, q8_K) use the scalar reference at every level. Results differ between
+// levels only by float summation order (≲1e-6 relative), never in the integer parts.
+//
+// History: the first version had `quant_dot<Q, I>`; the defaulted third parameter
+// (`isa_ext E = isa_ext::none`) keeps that spelling valid.
+//
+// This header includes every level (quant_dot_generic.hpp, quant_dot_avx2.hpp,
+// quant_dot_avx512.hpp); include it rather than those, so all translation units see the
+// same specializations.
 #pragma once
 
-#include <cstddef>
+#include <type_traits>
 
-#include "../core/quant_format.hpp"
 #include "isa.hpp"
+#include "quant_dot_avx2.hpp"
+#include "quant_dot_avx512.hpp"
+#include "quant_dot_generic.hpp"
 
 namespace mmllm::compute {
 
-/// Tiled dot products of format Q at level I.
-template <quant_format Q, isa I>
-struct quant_dot {
-  using weight_block = typename Q::block;
-  using act_block = typename Q::activation::block;
-  /// The largest tile one `tile` call computes (rows of W × rows of A).
-  static constexpr int max_rows = 1;
-  static constexpr int max_cols = 1;
+/// A kernel level and variant as compile-time constants.
+template <isa I, isa_ext E = isa_ext::none>
+struct kernel_level {
+  static constexpr isa level = I;
+  static constexpr isa_ext ext = E;
+};
 
-  /// out[r * ldo + c] = Σ_k W[r][k]·A[c][k] over n elements (a multiple of Q::block_size),
-  /// for r < nr ≤ max_rows and c < nc ≤ max_cols. `w`/`a` point at the first rows; rows
-  /// are `w_stride`/`a_stride` bytes apart.
-  static void tile(std::size_t n, const std::byte* w, std::size_t w_stride, int nr, const std::byte* a,
-                   std::size_t a_stride, int nc, float* out, std::size_t ldo) noexcept {
-    for (int r = 0; r < nr; ++r) {
-      for (int c = 0; c < nc; ++c) {
-        out[static_cast<std::size_t>(r) * ldo + static_cast<std::size_t>(c)] = static_cast<float>(
-            Q::dot(reinterpret_cast<const weight_block*>(w + static_cast<std::size_t>(r) * w_stride),
-                   reinterpret_cast<const act_block*>(a + static_cast<std::size_t>(c) * a_stride), n));
+/// Calls f(kernel_level<I, E>{}) with the best level and variant this build has kernels for
+/// that `cpu` can run, and returns what f returns.
+///
+///   auto run = [&](auto k) { using K = quant_dot<Q, decltype(k)::level, decltype(k)::ext>; ... };
+///   visit_kernel_level(detect_cpu_features(), run);
+template <class F>
+decltype(auto) visit_kernel_level(const cpu_features& cpu, F&& f) {
+#if MMLLM_HAVE_X86_KERNELS
+  switch (cpu.best()) {
+    case isa::avx512:
+      switch (best_ext(isa::avx512, cpu)) {
+        case isa_ext::vnni_bf16: return f(kernel_level<isa::avx512, isa_ext::vnni_bf16>{});
+        case isa_ext::vnni: return f(kernel_level<isa::avx512, isa_ext::vnni>{});
+        case isa_ext::none: break;
       }
-    }
+      return f(kernel_level<isa::avx512>{});
+    case isa::avx2: return f(kernel_level<isa::avx2>{});
+    case isa::generic: break;
   }
-};
-
-/// Converts an f32 activation row into format A at level I, exactly as ggml's CPU backend
-/// does on x86 (the format's `quantize_activation_row`; may differ from its `quantize_row`
-/// reference in rounding, which is why it is a separate function).
-template <class A, isa I>
-struct quantize_activation {
-  static void row(const float* x, typename A::block* y, std::size_t n) noexcept {
-    A::quantize_activation_row(x, y, n);
-  }
-};
+#else
+  (void)cpu;
+#endif
+  return f(kernel_level<isa::generic>{});
+}
 
 }  // namespace mmllm::compute
