@@ -192,6 +192,50 @@ inline std::string strip_chars(std::string_view t, char32_t c, std::size_t start
   return std::string(t.substr(b, e - b));
 }
 
+/// Peer quirk (unicode_cpts_from_utf8 + unicode_cpt_to_utf8 in the peer's BPE path): text is
+/// decoded leniently (overlong forms and surrogates accepted, as long as the continuation
+/// bytes are there) and re-encoded; a byte that starts no complete sequence becomes U+FFFD.
+/// Valid UTF-8 is unchanged. (A sequence above U+10FFFF makes the peer throw; here it
+/// becomes U+FFFD.)
+inline std::string peer_quirk_repair_utf8(std::string_view t) {
+  std::string out;
+  out.reserve(t.size() + 8);
+  auto cont = [&](std::size_t i) {
+    return i < t.size() && (static_cast<unsigned char>(t[i]) & 0xC0) == 0x80;
+  };
+  auto at = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(t[i])); };
+  for (std::size_t i = 0; i < t.size();) {
+    const std::uint32_t b = at(i);
+    std::uint32_t cp = 0;
+    std::size_t n = 0;
+    if (b < 0x80) {
+      cp = b, n = 1;
+    } else if ((b & 0xE0) == 0xC0 && cont(i + 1)) {
+      cp = ((b & 0x1Fu) << 6) | (at(i + 1) & 0x3Fu), n = 2;
+    } else if ((b & 0xF0) == 0xE0 && cont(i + 1) && cont(i + 2)) {
+      cp = ((b & 0x0Fu) << 12) | ((at(i + 1) & 0x3Fu) << 6) | (at(i + 2) & 0x3Fu), n = 3;
+    } else if ((b & 0xF8) == 0xF0 && cont(i + 1) && cont(i + 2) && cont(i + 3)) {
+      cp = ((b & 0x07u) << 18) | ((at(i + 1) & 0x3Fu) << 12) | ((at(i + 2) & 0x3Fu) << 6) |
+           (at(i + 3) & 0x3Fu);
+      n = 4;
+    }
+    if (n == 0 || cp > 0x10FFFF) {
+      out += "\xEF\xBF\xBD";
+      i += 1;
+      continue;
+    }
+    if (cp >= 0xD800 && cp <= 0xDFFF) {  // encoded as is (3 bytes), like the peer
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      utf8_append(out, cp);
+    }
+    i += n;
+  }
+  return out;
+}
+
 /// Byte-level decode as Hugging Face does it (characters outside the alphabet: byte 0,
 /// which is what transformers.js's lookup of an unmapped character yields).
 inline std::string byte_level_decode(std::string_view text) {
@@ -801,10 +845,15 @@ class tokenizer {
             out.push_back(f.token);
             continue;
           }
-          apply_split_rules(text, {static_cast<std::uint32_t>(f.begin), static_cast<std::uint32_t>(f.end)},
-                            c.pre_rules, words, tmp);
+          std::string_view frag = text.substr(f.begin, f.end - f.begin);
+          std::string repaired;
+          if (!utf8_is_valid(frag)) {
+            repaired = detail::peer_quirk_repair_utf8(frag);
+            frag = repaired;
+          }
+          apply_split_rules(frag, {0, static_cast<std::uint32_t>(frag.size())}, c.pre_rules, words, tmp);
           for (const text_span w : words)
-            peer_bpe_word(text.substr(w.begin, w.end - w.begin), out, syms, enc, scratch);
+            peer_bpe_word(frag.substr(w.begin, w.end - w.begin), out, syms, enc, scratch);
         }
         if (opt.add_special && c.add_eos && c.specials.eos != no_token) out.push_back(c.specials.eos);
         break;
