@@ -1,0 +1,182 @@
+// mmllm/compute/matmul.hpp — the matmul driver: Y[t][o] = Σ_i X[t][i]·W[o][i] for weights of
+// any supported dtype (a run-time fact of the model file).
+//
+// Two paths, chosen per call:
+//  - dot path (every format; mat-vec and small batches): each activation row is converted
+//    to the format's activation type with `quantize_activation<A, I>::row` into the
+//    workspace, as ggml's CPU backend does; then `quant_dot<Q, I>::tile` computes blocks of
+//    dot products. The output is cut into tiles of `dot_rows_per_tile` weight rows ×
+//    `dot_cols_per_tile` activation rows, handed to threads through an atomic counter
+//    (mat-vec therefore splits over weight rows; boundaries are multiples of 16 rows, so
+//    threads never write the same cache line of a 64-byte aligned Y row).
+//  - GEMM path (f32 / f16 / bf16 weights, at least `matmul_options::gemm_min_rows` rows):
+//    the packed, cache-blocked GEMM of gemm.hpp.
+// Each element of Y is computed by one tile call whose shape depends only on the problem,
+// so results do not depend on the number of threads. Jobs never wait for each other.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+
+#include "../core/any_matrix_view.hpp"
+#include "../core/quant_formats.hpp"
+#include "../core/result.hpp"
+#include "../core/tensor_view.hpp"
+#include "compute_policy.hpp"
+#include "executor_ref.hpp"
+#include "gemm.hpp"
+#include "isa.hpp"
+#include "kernel_params.hpp"
+#include "quant_dot.hpp"
+#include "workspace.hpp"
+
+namespace mmllm::compute::detail {
+
+/// Weight rows per dot-path tile (a multiple of 16, rounded up to the kernel's max_rows).
+inline constexpr std::size_t dot_rows_per_tile = 64;
+/// Activation rows per dot-path tile (their converted rows stay in L2 while a tile runs).
+inline constexpr std::size_t dot_cols_per_tile = 64;
+
+/// Dot path for format Q at level I, variant E (shapes already checked).
+template <quant_format Q, isa I, isa_ext E>
+result<void> matmul_dot(matrix_view<const float> x, const any_matrix_view& w, matrix_view<float> y,
+                        workspace& ws, executor_ref ex) {
+  using A = typename Q::activation;
+  using kernel = quant_dot<Q, I, E>;
+  const std::size_t n_tok = x.extent(0), n_out = w.rows, k = w.cols;
+  if (n_tok == 0 || n_out == 0) return ok();
+  const unsigned n_threads = std::max(1u, ex.size());
+
+  // 1. activations in A's format
+  const std::byte* act = nullptr;
+  std::size_t act_stride = 0;
+  if constexpr (A::id == dtype::f32) {
+    act = reinterpret_cast<const std::byte*>(x.data());
+    act_stride = static_cast<std::size_t>(x.stride(0)) * sizeof(float);
+  } else {
+    act_stride = workspace::round_up(k / A::block_size * sizeof(typename A::block));
+    std::byte* buf = ws.get(n_tok * act_stride);
+    if (buf == nullptr)
+      return make_error(errc::resource_limit, "matmul: cannot allocate the activation workspace");
+    auto convert_rows = [&](std::size_t b, std::size_t e) {
+      for (std::size_t t = b; t < e; ++t)
+        quantize_activation<A, I>::row(x.data() + t * static_cast<std::size_t>(x.stride(0)),
+                                       reinterpret_cast<typename A::block*>(buf + t * act_stride), k);
+    };
+    if (n_threads > 1 && n_tok >= 2 * n_threads) {
+      ex.run([&](unsigned i, unsigned nt) {
+        const auto [b, e] = thread_pool::partition(n_tok, i, nt);
+        convert_rows(b, e);
+      });
+    } else {
+      convert_rows(0, n_tok);
+    }
+    act = buf;
+  }
+
+  // 2. tiles of dot products
+  constexpr auto kr = static_cast<std::size_t>(kernel::max_rows),
+                 kc = static_cast<std::size_t>(kernel::max_cols);
+  static_assert(kr >= 1 && kc >= 1);
+  constexpr std::size_t rows_per_tile = (dot_rows_per_tile + kr - 1) / kr * kr;
+  constexpr std::size_t cols_per_tile = (dot_cols_per_tile + kc - 1) / kc * kc;
+  const std::size_t tiles_o = (n_out + rows_per_tile - 1) / rows_per_tile;
+  const std::size_t tiles_t = (n_tok + cols_per_tile - 1) / cols_per_tile;
+  const std::size_t n_tiles = tiles_o * tiles_t;
+  const std::size_t ldy = static_cast<std::size_t>(y.stride(0));
+  float* const yd = y.data();
+  alignas(64) std::atomic<std::size_t> next{0};
+
+  auto job = [&](unsigned, unsigned) {
+    alignas(64) float out[kr * kc];
+    for (std::size_t t = next.fetch_add(1, std::memory_order_relaxed); t < n_tiles;
+         t = next.fetch_add(1, std::memory_order_relaxed)) {
+      const std::size_t o0 = (t / tiles_t) * rows_per_tile, o1 = std::min(n_out, o0 + rows_per_tile);
+      const std::size_t c0 = (t % tiles_t) * cols_per_tile, c1 = std::min(n_tok, c0 + cols_per_tile);
+      for (std::size_t o = o0; o < o1; o += kr) {
+        const int nr = static_cast<int>(std::min(kr, o1 - o));
+        const std::byte* wr = w.row(o);
+        for (std::size_t c = c0; c < c1; c += kc) {
+          const int nc = static_cast<int>(std::min(kc, c1 - c));
+          if (nc == 1) {  // one activation row: results land in Y directly
+            kernel::tile(k, wr, w.row_stride, nr, act + c * act_stride, act_stride, 1, yd + c * ldy + o, 1);
+          } else {
+            kernel::tile(k, wr, w.row_stride, nr, act + c * act_stride, act_stride, nc, out, kc);
+            for (int r = 0; r < nr; ++r)
+              for (int q = 0; q < nc; ++q)
+                yd[(c + static_cast<std::size_t>(q)) * ldy + o + static_cast<std::size_t>(r)] =
+                    out[static_cast<std::size_t>(r) * kc + static_cast<std::size_t>(q)];
+          }
+        }
+      }
+    }
+  };
+  if (n_threads > 1 && n_tiles > 1) {
+    ex.run(job);
+  } else {
+    job(0, 1);
+  }
+  return ok();
+}
+
+/// GEMM path for f32 / f16 / bf16 weights (shapes already checked).
+inline result<void> matmul_gemm(isa level, matrix_view<const float> x, const any_matrix_view& w,
+                                matrix_view<float> y, workspace& ws, executor_ref ex,
+                                const matmul_options& opt) {
+  gemm_problem pr;
+  pr.m = x.extent(0);
+  pr.n = w.rows;
+  pr.k = w.cols;
+  pr.x = x.data();
+  pr.ldx = static_cast<std::size_t>(x.stride(0));
+  pr.w = w.data;
+  pr.w_stride = w.row_stride;
+  pr.y = y.data();
+  pr.ldy = static_cast<std::size_t>(y.stride(0));
+  switch (w.type) {
+    case dtype::f16:
+      pr.wtype = gemm_weight::f16;
+      pr.round_x = opt.peer_activation_rounding ? gemm_rounding::f16 : gemm_rounding::none;
+      break;
+    case dtype::bf16:
+      pr.wtype = gemm_weight::bf16;
+      pr.round_x = opt.peer_activation_rounding ? gemm_rounding::bf16 : gemm_rounding::none;
+      break;
+    default: pr.wtype = gemm_weight::f32; break;
+  }
+  const unsigned n_threads = std::max(1u, ex.size());
+  std::byte* scratch = ws.get(n_threads * gemm_scratch_per_thread(level));
+  if (scratch == nullptr)
+    return make_error(errc::resource_limit, "matmul: cannot allocate the GEMM workspace");
+  gemm(level, pr, scratch, ex);
+  return ok();
+}
+
+/// Y = X·Wᵀ at `level` (kernel variants as `cpu` allows): checks shapes, picks the path,
+/// dispatches on W's dtype.
+inline result<void> matmul(isa level, const cpu_features& cpu, matrix_view<const float> x,
+                           const any_matrix_view& w, matrix_view<float> y, workspace& ws, executor_ref ex,
+                           const matmul_options& opt) {
+  MMLLM_TRY(check_matmul(x, w, y));
+  const bool plain = w.type == dtype::f32 || w.type == dtype::f16 || w.type == dtype::bf16;
+  if (plain && x.extent(0) >= std::max<std::size_t>(1, opt.gemm_min_rows))
+    return matmul_gemm(level, x, w, y, ws, ex, opt);
+  const isa_ext ext = best_ext(level, cpu);
+  return visit_format(w.type, [&](auto tag) -> result<void> {
+    using Q = typename decltype(tag)::type;
+#if MMLLM_HAVE_X86_KERNELS
+    if (level == isa::avx512) {
+      if (ext == isa_ext::vnni_bf16) return matmul_dot<Q, isa::avx512, isa_ext::vnni_bf16>(x, w, y, ws, ex);
+      if (ext == isa_ext::vnni) return matmul_dot<Q, isa::avx512, isa_ext::vnni>(x, w, y, ws, ex);
+      return matmul_dot<Q, isa::avx512, isa_ext::none>(x, w, y, ws, ex);
+    }
+    if (level == isa::avx2) return matmul_dot<Q, isa::avx2, isa_ext::none>(x, w, y, ws, ex);
+#else
+    (void)ext;
+#endif
+    return matmul_dot<Q, isa::generic, isa_ext::none>(x, w, y, ws, ex);
+  });
+}
+
+}  // namespace mmllm::compute::detail
