@@ -116,6 +116,7 @@ inline result<image_info> probe_image(std::span<const std::uint8_t> bytes) {
     return info;
   }
 #endif
+  MMLLM_TRY(detail::check_image_structure(f, bytes));  // stb_image's header parsers trust tables too
   if (stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &info.width, &info.height,
                             &info.channels) == 0)
     return detail::stb_failure(f);
