@@ -234,6 +234,23 @@ TEST_CASE("fetch: loopback is refused unless allowed; then bodies arrive intact"
     CHECK(r->status == 200);
     CHECK(std::string(r->body.begin(), r->body.end()) == png_bytes());
   }
+  // By name: resolved (blocking on this thread, or Asio's asynchronous resolver), then checked.
+  std::string by_name = srv.url("/hopper.png");
+  by_name.replace(by_name.find("127.0.0.1"), 9, "localhost");
+  for (const bool async_dns : {false, true}) {
+    INFO("async_dns " << async_dns);
+    auto o = local_ok();
+    o.async_dns = async_dns;
+    auto r = media::fetch_url(by_name, media::media_kind::image, o, cap);
+    REQUIRE(r);
+    CHECK(r->body.size() == png_bytes().size());
+    o.allowed_networks.clear();
+    CHECK(media::fetch_url(by_name, media::media_kind::image, o, cap).error().message.find("refused") !=
+          std::string::npos);
+  }
+  CHECK(media::fetch_url("http://no-such-host.invalid/x", media::media_kind::image, local_ok(), cap)
+            .error()
+            .code == mmllm::errc::not_found);
   media::http_fetch_options special = {};
   special.allow_special_addresses = true;
   CHECK(media::fetch_url(srv.url("/hopper.png"), media::media_kind::image, special, cap).has_value());

@@ -20,7 +20,8 @@
 //   chain (system trust store plus `extra_ca_pem`) and the host name, and sends SNI.
 //
 // Two entry points: `async_fetch_url(executor, url, kind, options, max_bytes, handler)` runs
-// on the caller's executor (the server's io_context) and calls handler(result<http_response>);
+// on the caller's executor (the server's io_context) and calls handler(result<http_response>)
+// (for host names see http_fetch_options::async_dns);
 // `fetch_url(...)` is the blocking form — it runs a private io_context on the calling thread.
 // `http_fetcher` plugs into media_source_options::fetch:
 //
@@ -82,6 +83,11 @@ struct http_fetch_options {
   std::vector<std::string> allowed_networks;
   /// Allow every special address (trusted deployments only).
   bool allow_special_addresses = false;
+  /// Host names are resolved with a blocking getaddrinfo on the calling thread by default (no
+  /// thread besides the caller's; DNS time is not covered by the deadline). `async_dns` uses
+  /// Asio's asynchronous resolver instead, which runs getaddrinfo on Asio's own internal
+  /// thread. IP-literal hosts need neither.
+  bool async_dns = false;
   std::string user_agent = "mmllm-media/0.1";
   /// Extra trusted CA certificates (PEM) for https, in addition to the system store.
   std::string extra_ca_pem;
@@ -186,10 +192,22 @@ class http_session : public std::enable_shared_from_this<http_session> {
       return fail(
           make_error(errc::invalid_argument, "fetch: host '", url_.host, "' is not in the allowed domains"));
     close_connection(true);
-    resolver_.async_resolve(url_.host, std::to_string(url_.port),
-                            [self = shared_from_this()](const asio::error_code& ec,
+    const std::string port = std::to_string(url_.port);
+    asio::error_code ec;
+    (void)asio::ip::make_address(url_.host, ec);
+    if (!ec || !opt_.async_dns) {  // IP literal (no lookup) or blocking getaddrinfo on this thread
+      const auto flags =
+          !ec ? asio::ip::resolver_base::numeric_host | asio::ip::resolver_base::numeric_service
+              : asio::ip::resolver_base::numeric_service;
+      asio::error_code rec;
+      auto results = resolver_.resolve(url_.host, port, flags, rec);
+      asio::post(ex_, [self = shared_from_this(), rec, results]() { self->on_resolve(rec, results); });
+      return;
+    }
+    resolver_.async_resolve(url_.host, port,
+                            [self = shared_from_this()](const asio::error_code& e,
                                                         const asio::ip::tcp::resolver::results_type& r) {
-                              self->on_resolve(ec, r);
+                              self->on_resolve(e, r);
                             });
   }
 
