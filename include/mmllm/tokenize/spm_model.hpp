@@ -65,10 +65,9 @@ inline std::array<token_id, 256> byte_fallback_tokens(const vocabulary& vocab) {
   return t;
 }
 
-/// Appends the tokens of `text` (already space-escaped with U+2581) to `out`. Bytes
-/// without a byte token are skipped (the peer would fail on them).
-inline void spm_tokenize(const vocabulary& vocab, const std::array<token_id, 256>& byte_tokens,
-                         std::string_view text, std::vector<token_id>& out, spm_scratch& s) {
+namespace detail {
+inline void spm_tokenize_piece(const vocabulary& vocab, const std::array<token_id, 256>& byte_tokens,
+                               std::string_view text, std::vector<token_id>& out, spm_scratch& s) {
   s.symbols.clear();
   s.heap.clear();
   for (std::size_t offs = 0; offs < text.size();) {
@@ -119,6 +118,28 @@ inline void spm_tokenize(const vocabulary& vocab, const std::array<token_id, 256
       if (b != no_token) out.push_back(b);
     }
   }
+}
+}  // namespace detail
+
+/// Appends the tokens of `text` (already space-escaped with U+2581) to `out`. Bytes
+/// without a byte token are skipped (the peer would fail on them). With `pairs` (the
+/// adjacent-character pairs of all tokens), the text is first cut where no token can span
+/// and the pieces are merged independently: the same result, in near-linear time.
+inline void spm_tokenize(const vocabulary& vocab, const std::array<token_id, 256>& byte_tokens,
+                         std::string_view text, std::vector<token_id>& out, spm_scratch& s,
+                         const detail::adjacency_set* pairs = nullptr) {
+  if (pairs == nullptr || pairs->empty() || text.size() < 16) {
+    detail::spm_tokenize_piece(vocab, byte_tokens, text, out, s);
+    return;
+  }
+  std::vector<std::size_t> cuts;
+  pairs->cut_points(text, cuts);
+  std::size_t begin = 0;
+  for (const std::size_t c : cuts) {
+    detail::spm_tokenize_piece(vocab, byte_tokens, text.substr(begin, c - begin), out, s);
+    begin = c;
+  }
+  detail::spm_tokenize_piece(vocab, byte_tokens, text.substr(begin), out, s);
 }
 
 }  // namespace mmllm

@@ -164,15 +164,19 @@ struct tokenizer_state {
   vocabulary vocab;
   tokenizer_config cfg;
   bpe_model bpe;
-  std::array<token_id, 256> byte_tokens{};                      // <0xXX> (or single-byte) tokens
-  std::array<std::int32_t, 256> byte_symbols{};                 // byte-level BPE symbol of each byte
-  std::array<std::string, 256> byte_level_utf8;                 // UTF-8 of each byte's byte-level char
-  std::vector<std::string> pieces;                              // peer: token_to_piece(id, special=true)
-  std::vector<token_id> special_cache;                          // peer: by text length, longest first
-  std::vector<std::vector<std::uint32_t>> added_by_first_byte;  // HF: indices into added (order)
-  std::vector<std::uint32_t> added_order;                       // HF: added tokens, longest first
-  std::vector<bool> is_special_text;                            // HF: per id, skipped by skip_special
-  std::vector<bool> is_added_id;                                // HF: per id, an added token
+  std::array<token_id, 256> byte_tokens{};       // <0xXX> (or single-byte) tokens
+  std::array<std::int32_t, 256> byte_symbols{};  // byte-level BPE symbol of each byte
+  std::array<std::string, 256> byte_level_utf8;  // UTF-8 of each byte's byte-level char
+  std::vector<std::string> pieces;               // peer: token_to_piece(id, special=true)
+  std::vector<token_id> special_cache;           // peer: by text length, longest first
+  detail::byte_trie added_trie;                  // HF: added token contents → index into cfg.added_tokens
+  std::vector<std::uint32_t> added_rank;         // HF: matching priority (longest first, then file order)
+  bool any_lstrip = false;                       // HF: some added token has lstrip
+  detail::byte_trie special_trie;                // peer: special token texts → id
+  std::vector<bool> is_special_text;             // HF: per id, skipped by skip_special
+  std::vector<bool> is_added_id;                 // HF: per id, an added token
+  detail::adjacency_set pairs;  // SPM: pairs inside tokens; BPE (not byte-level): inside merge results
+  std::vector<std::int32_t> bmp_symbols;  // BPE (not byte-level): symbol of each BMP code point
 };
 
 inline int hex_digit(char h) noexcept {
@@ -543,6 +547,24 @@ class tokenizer {
     } else {
       build_hf_caches(s);
     }
+    if (s.cfg.model == tokenizer_model::spm) {
+      for (std::size_t i = 0; i < s.vocab.size(); ++i) s.pairs.add(s.vocab.text(static_cast<token_id>(i)));
+    } else if (s.cfg.model == tokenizer_model::bpe && !s.cfg.byte_level) {
+      std::string joined;
+      for (const auto& [a, b] : merges) {
+        joined.assign(a);
+        joined.append(b);
+        s.pairs.add(joined);
+      }
+      s.bmp_symbols.assign(0x10000, -1);
+      std::string one;
+      for (char32_t cp = 0; cp < 0x10000; ++cp) {
+        if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+        one.clear();
+        utf8_append(one, cp);
+        s.bmp_symbols[cp] = s.bpe.symbol_of(one);
+      }
+    }
     tokenizer t;
     t.s_ = st;
     // Peer: the newline token of a BPE vocabulary is the first token of "\n" (or pad).
@@ -682,6 +704,8 @@ class tokenizer {
       if ((s.vocab.attr(static_cast<token_id>(i)) &
            (token_attr::control | token_attr::user_defined | token_attr::unknown)) != 0)
         s.special_cache.push_back(static_cast<token_id>(i));
+    for (const token_id id : s.special_cache)
+      if (!s.vocab.text(id).empty()) s.special_trie.add(s.vocab.text(id), static_cast<std::uint32_t>(id));
     // The peer sorts with std::sort (unstable) by length; ties keep id order here.
     std::stable_sort(s.special_cache.begin(), s.special_cache.end(),
                      [&](token_id a, token_id b) { return s.vocab.text(a).size() > s.vocab.text(b).size(); });
@@ -689,31 +713,18 @@ class tokenizer {
 
   static void build_hf_caches(detail::tokenizer_state& s) {
     const auto& added = s.cfg.added_tokens;
-    s.added_order.resize(added.size());
-    for (std::size_t i = 0; i < added.size(); ++i) s.added_order[i] = static_cast<std::uint32_t>(i);
-    std::stable_sort(s.added_order.begin(), s.added_order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    std::vector<std::uint32_t> order(added.size());
+    for (std::size_t i = 0; i < added.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
+    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
       return utf16_length(added[a].content) > utf16_length(added[b].content);
     });
-    s.added_by_first_byte.assign(256, {});
-    for (const std::uint32_t i : s.added_order) {
-      const auto& a = added[i];
-      if (a.content.empty()) continue;
-      s.added_by_first_byte[static_cast<unsigned char>(a.content.front())].push_back(i);
-      if (a.lstrip) {
-        // may also start at white space (ASCII and the lead bytes of non-ASCII spaces)
-        for (const unsigned b :
-             {0x20u, 0x09u, 0x0Au, 0x0Du, 0x0Bu, 0x0Cu, 0xC2u, 0xE1u, 0xE2u, 0xE3u, 0xEFu}) {
-          auto& v = s.added_by_first_byte[b];
-          if (std::find(v.begin(), v.end(), i) == v.end()) v.push_back(i);
-        }
-      }
+    s.added_rank.assign(added.size(), 0);
+    for (std::size_t k = 0; k < order.size(); ++k) s.added_rank[order[k]] = static_cast<std::uint32_t>(k);
+    for (std::size_t i = 0; i < added.size(); ++i) {
+      if (added[i].content.empty()) continue;
+      s.added_trie.add(added[i].content, static_cast<std::uint32_t>(i));
+      s.any_lstrip |= added[i].lstrip;
     }
-    // keep each bucket in global (length-descending) order
-    std::vector<std::uint32_t> rank(added.size());
-    for (std::size_t k = 0; k < s.added_order.size(); ++k)
-      rank[s.added_order[k]] = static_cast<std::uint32_t>(k);
-    for (auto& v : s.added_by_first_byte)
-      std::sort(v.begin(), v.end(), [&](std::uint32_t a, std::uint32_t b) { return rank[a] < rank[b]; });
     s.is_special_text.assign(s.vocab.size(), false);
     for (const std::string& t : s.cfg.special_token_texts) {
       const token_id id = s.vocab.find(t);
@@ -748,27 +759,16 @@ class tokenizer {
     if (text.empty()) return;
     frags.push_back({no_token, 0, text.size()});
     // Only tokens that occur anywhere can split anything: find them in one pass first.
-    std::vector<bool> occurs;
+    std::vector<bool> occurs(s.vocab.size(), false);
     bool any = false;
-    {
-      std::array<std::vector<token_id>, 256> by_first;
-      for (const token_id id : s.special_cache) {
-        const std::string_view t = s.vocab.text(id);
-        if (t.empty()) continue;
-        if (!parse_special && (s.vocab.attr(id) & (token_attr::control | token_attr::unknown)) != 0) continue;
-        by_first[static_cast<unsigned char>(t.front())].push_back(id);
-      }
-      occurs.assign(s.vocab.size(), false);
-      for (std::size_t pos = 0; pos < text.size(); ++pos) {
-        const auto& cands = by_first[static_cast<unsigned char>(text[pos])];
-        for (const token_id id : cands) {
-          if (!occurs[static_cast<std::size_t>(id)] &&
-              text.compare(pos, s.vocab.text(id).size(), s.vocab.text(id)) == 0) {
-            occurs[static_cast<std::size_t>(id)] = true;
-            any = true;
-          }
-        }
-      }
+    for (std::size_t pos = 0; pos < text.size(); ++pos) {
+      s.special_trie.prefixes(text.substr(pos), [&](std::uint32_t id, std::size_t) {
+        if (!parse_special &&
+            (s.vocab.attr(static_cast<token_id>(id)) & (token_attr::control | token_attr::unknown)) != 0)
+          return;
+        occurs[id] = true;
+        any = true;
+      });
     }
     if (!any) return;
     auto is_space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
@@ -828,7 +828,7 @@ class tokenizer {
           buf.clear();
           if (c.add_space_prefix && prev_special) buf = "\xE2\x96\x81";
           buf += hf::detail::replace_all_literal(text.substr(f.begin, f.end - f.begin), " ", "\xE2\x96\x81");
-          spm_tokenize(s.vocab, s.byte_tokens, buf, out, scratch);
+          spm_tokenize(s.vocab, s.byte_tokens, buf, out, scratch, &s.pairs);
           prev_special = false;
         }
         if (opt.add_special && c.add_eos && c.specials.eos != no_token) out.push_back(c.specials.eos);
@@ -926,27 +926,38 @@ class tokenizer {
     std::size_t start = 0;
     std::size_t pos = 0;
     while (pos < text.size()) {
-      const auto& cands = s.added_by_first_byte.empty()
-                              ? std::vector<std::uint32_t>{}
-                              : s.added_by_first_byte[static_cast<unsigned char>(text[pos])];
-      bool matched = false;
-      for (const std::uint32_t i : cands) {
+      // Among the added tokens that match at pos (lstrip ones also after white space), the
+      // one first in priority order wins.
+      std::uint32_t best = 0xFFFFFFFFu;
+      std::uint32_t best_rank = 0xFFFFFFFFu;
+      std::size_t best_end = 0;
+      auto consider = [&](std::uint32_t i, std::size_t end, bool needs_lstrip) {
         const auto& a = added[i];
-        if (a.special && !parse_special) continue;
+        if ((a.special && !parse_special) || (needs_lstrip && !a.lstrip)) return;
+        if (s.added_rank[i] < best_rank) {
+          best_rank = s.added_rank[i];
+          best = i;
+          best_end = end;
+        }
+      };
+      s.added_trie.prefixes(text.substr(pos),
+                            [&](std::uint32_t i, std::size_t len) { consider(i, pos + len, false); });
+      if (s.any_lstrip && ws_len(pos) != 0) {
         std::size_t p = pos;
-        if (a.lstrip)
-          while (const std::size_t l = ws_len(p)) p += l;
-        if (text.compare(p, a.content.size(), a.content) != 0) continue;
-        std::size_t e = p + a.content.size();
-        if (a.rstrip)
-          while (const std::size_t l = ws_len(e)) e += l;
-        if (pos > start) frags.push_back({no_token, start, pos});
-        frags.push_back({a.id, 0, 0});
-        start = pos = e;
-        matched = true;
-        break;
+        while (const std::size_t l = ws_len(p)) p += l;
+        s.added_trie.prefixes(text.substr(p),
+                              [&](std::uint32_t i, std::size_t len) { consider(i, p + len, true); });
       }
-      if (!matched) ++pos;
+      if (best == 0xFFFFFFFFu) {
+        ++pos;
+        continue;
+      }
+      std::size_t e = best_end;
+      if (added[best].rstrip)
+        while (const std::size_t l = ws_len(e)) e += l;
+      if (pos > start) frags.push_back({no_token, start, pos});
+      frags.push_back({added[best].id, 0, 0});
+      start = pos = e;
     }
     if (text.size() > start) frags.push_back({no_token, start, text.size()});
   }
@@ -986,7 +997,7 @@ class tokenizer {
             break;
           case tokenizer_model::spm: {
             spm_scratch sp;
-            spm_tokenize(s.vocab, s.byte_tokens, word, out, sp);
+            spm_tokenize(s.vocab, s.byte_tokens, word, out, sp, &s.pairs);
             break;
           }
         }
@@ -1006,6 +1017,30 @@ class tokenizer {
 
   void hf_bpe_word(std::string_view word, std::vector<token_id>& out, std::vector<std::int32_t>& syms,
                    std::string& enc, bpe_scratch& scratch) const {
+    const detail::tokenizer_state& s = *s_;
+    const tokenizer_config& c = s.cfg;
+    if (word.empty()) return;
+    // A long word (a whole paragraph for SentencePiece-style BPE) is cut where no merge can
+    // span; the pieces merge independently with the same result.
+    if (!c.byte_level && word.size() > 64 && !s.pairs.empty() && !c.ignore_merges &&
+        c.end_of_word_suffix.empty() && c.continuing_subword_prefix.empty() && utf8_is_valid(word)) {
+      std::vector<std::size_t> cuts;
+      s.pairs.cut_points(word, cuts);
+      if (!cuts.empty()) {
+        std::size_t begin = 0;
+        cuts.push_back(word.size());
+        for (const std::size_t cut : cuts) {
+          hf_bpe_piece(word.substr(begin, cut - begin), out, syms, enc, scratch);
+          begin = cut;
+        }
+        return;
+      }
+    }
+    hf_bpe_piece(word, out, syms, enc, scratch);
+  }
+
+  void hf_bpe_piece(std::string_view word, std::vector<token_id>& out, std::vector<std::int32_t>& syms,
+                    std::string& enc, bpe_scratch& scratch) const {
     const detail::tokenizer_state& s = *s_;
     const tokenizer_config& c = s.cfg;
     if (word.empty()) return;
@@ -1045,6 +1080,8 @@ class tokenizer {
           enc = c.continuing_subword_prefix;
           enc += word.substr(pos, len);
           sym = s.bpe.symbol_of(enc);
+        } else if (d.valid && d.code_point < 0x10000 && !s.bmp_symbols.empty()) {
+          sym = s.bmp_symbols[d.code_point];
         } else {
           sym = s.bpe.symbol_of(word.substr(pos, len));
         }

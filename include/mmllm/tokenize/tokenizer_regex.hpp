@@ -21,8 +21,10 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -99,7 +101,49 @@ struct regex_class {
     }
     return m != it.negated;
   }
+  // Precomputed by finalize(): the answer for ASCII, and the plain ranges merged and sorted.
+  std::array<std::uint64_t, 2> ascii{};
+  std::vector<std::pair<char32_t, char32_t>> ranges;
+  std::vector<regex_class_item> others;
+  bool finalized = false;
+
+  /// Precomputes the fast paths; call once after the items are complete.
+  void finalize() {
+    finalized = false;
+    std::array<std::uint64_t, 2> a{};
+    for (char32_t c = 0; c < 128; ++c)
+      if (matches(c)) a[c >> 6] |= 1ull << (c & 63);
+    ranges.clear();
+    others.clear();
+    for (const regex_class_item& it : items) {
+      if (it.kind == regex_class_item::range && !it.negated)
+        ranges.emplace_back(it.lo, it.hi);
+      else
+        others.push_back(it);
+    }
+    std::sort(ranges.begin(), ranges.end());
+    std::vector<std::pair<char32_t, char32_t>> merged;
+    for (const auto& r : ranges) {
+      if (!merged.empty() && r.first <= merged.back().second + 1)
+        merged.back().second = std::max(merged.back().second, r.second);
+      else
+        merged.push_back(r);
+    }
+    ranges = std::move(merged);
+    ascii = a;
+    finalized = !icase;  // case-insensitive classes keep the general path for non-ASCII
+  }
+
   [[nodiscard]] bool matches(char32_t c) const noexcept {
+    if (finalized) {
+      if (c < 128) return ((ascii[c >> 6] >> (c & 63)) & 1u) != 0;
+      bool m = false;
+      const auto it = std::upper_bound(ranges.begin(), ranges.end(),
+                                       std::make_pair(c, static_cast<char32_t>(0xFFFFFFFF)));
+      if (it != ranges.begin() && c <= std::prev(it)->second) m = true;
+      for (std::size_t i = 0; !m && i < others.size(); ++i) m = item_matches(others[i], c);
+      return m != negated;
+    }
     bool m = false;
     for (const regex_class_item& it : items) {
       if (item_matches(it, c)) {
@@ -558,6 +602,7 @@ class regex_parser {
   }
 
   std::unique_ptr<regex_node> make_class_node(regex_class cls) {
+    cls.finalize();
     auto n = make(regex_node::char_class);
     n->index = static_cast<std::uint32_t>(classes_.size());
     classes_.push_back(std::move(cls));

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mmllm {
@@ -134,7 +135,148 @@ class u64_map {
   }
 };
 
-/// Strings (in one pool) with a text → index hash table.
+/// Open-addressing set of 64-bit keys (keys != ~0).
+class u64_set {
+ public:
+  static constexpr std::uint64_t empty_key = ~0ull;
+  void insert(std::uint64_t key) {
+    if ((size_ + 1) * 2 > keys_.size()) rehash(keys_.empty() ? 1024 : keys_.size() * 2);
+    const std::size_t mask = keys_.size() - 1;
+    for (std::size_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {
+      if (keys_[i] == key) return;
+      if (keys_[i] == empty_key) {
+        keys_[i] = key;
+        ++size_;
+        return;
+      }
+    }
+  }
+  [[nodiscard]] bool contains(std::uint64_t key) const noexcept {
+    if (keys_.empty()) return false;
+    const std::size_t mask = keys_.size() - 1;
+    for (std::size_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {
+      if (keys_[i] == key) return true;
+      if (keys_[i] == empty_key) return false;
+    }
+  }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+
+ private:
+  std::vector<std::uint64_t> keys_;
+  std::size_t size_ = 0;
+  void rehash(std::size_t cap) {
+    std::vector<std::uint64_t> old = std::move(keys_);
+    keys_.assign(cap, empty_key);
+    size_ = 0;
+    for (const std::uint64_t k : old)
+      if (k != empty_key) insert(k);
+  }
+};
+
+/// The bytes of one character (up to 4) packed into an integer, for adjacency keys.
+inline std::uint32_t pack_char(std::string_view s) noexcept {
+  std::uint32_t v = 0;
+  for (std::size_t i = 0; i < s.size() && i < 4; ++i)
+    v |= static_cast<std::uint32_t>(static_cast<unsigned char>(s[i])) << (8 * i);
+  return v;
+}
+
+/// Which adjacent character pairs occur inside any of a set of strings. Where two adjacent
+/// characters of a text form a pair that occurs in no token (or merge result), no token can
+/// span that point, so merge-based tokenizers can work on the pieces independently — with
+/// exactly the same result. Characters are split by lead-byte length (as the peer's SPM does).
+class adjacency_set {
+ public:
+  void add(std::string_view token) {
+    std::size_t prev_b = 0, prev_n = 0;
+    bool have_prev = false;
+    for (std::size_t pos = 0; pos < token.size();) {
+      const std::size_t n = char_len(token, pos);
+      if (have_prev) pairs_.insert(key(token.substr(prev_b, prev_n), token.substr(pos, n)));
+      prev_b = pos, prev_n = n, have_prev = true;
+      pos += n;
+    }
+  }
+  /// Appends the byte offsets (> 0, < text.size()) where the text can be cut.
+  void cut_points(std::string_view text, std::vector<std::size_t>& cuts) const {
+    std::size_t prev_b = 0, prev_n = 0;
+    bool have_prev = false;
+    for (std::size_t pos = 0; pos < text.size();) {
+      const std::size_t n = char_len(text, pos);
+      if (have_prev && !pairs_.contains(key(text.substr(prev_b, prev_n), text.substr(pos, n))))
+        cuts.push_back(pos);
+      prev_b = pos, prev_n = n, have_prev = true;
+      pos += n;
+    }
+  }
+  [[nodiscard]] bool empty() const noexcept { return pairs_.empty(); }
+
+  static std::size_t char_len(std::string_view t, std::size_t pos) noexcept {
+    constexpr unsigned char lengths[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+    const std::size_t n = lengths[static_cast<unsigned char>(t[pos]) >> 4];
+    return n < t.size() - pos ? n : t.size() - pos;
+  }
+
+ private:
+  u64_set pairs_;
+  static std::uint64_t key(std::string_view a, std::string_view b) noexcept {
+    return (static_cast<std::uint64_t>(pack_char(a)) << 32) | pack_char(b);
+  }
+};
+
+/// A byte trie over a set of strings, for finding every string that starts at a position.
+class byte_trie {
+ public:
+  /// Adds a string with a payload value.
+  void add(std::string_view key, std::uint32_t value) {
+    if (nodes_.empty()) nodes_.emplace_back();
+    std::size_t n = 0;
+    for (const char ch : key) {
+      const auto c = static_cast<unsigned char>(ch);
+      std::int32_t next = -1;
+      for (const auto& [k, child] : nodes_[n].kids)
+        if (k == c) next = child;
+      if (next < 0) {
+        next = static_cast<std::int32_t>(nodes_.size());
+        nodes_[n].kids.emplace_back(c, next);
+        nodes_.emplace_back();
+      }
+      n = static_cast<std::size_t>(next);
+    }
+    nodes_[n].values.push_back(value);
+  }
+  [[nodiscard]] bool empty() const noexcept { return nodes_.empty(); }
+  /// Calls f(value, length) for every stored string that is a prefix of `text`, shortest first.
+  template <class F>
+  void prefixes(std::string_view text, F&& f) const {
+    if (nodes_.empty()) return;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      std::int32_t next = -1;
+      for (const auto& [k, child] : nodes_[n].kids) {
+        if (k == c) {
+          next = child;
+          break;
+        }
+      }
+      if (next < 0) return;
+      n = static_cast<std::size_t>(next);
+      for (const std::uint32_t v : nodes_[n].values) f(v, i + 1);
+    }
+  }
+
+ private:
+  struct node {
+    std::vector<std::pair<unsigned char, std::int32_t>> kids;
+    std::vector<std::uint32_t> values;
+  };
+  std::vector<node> nodes_;
+};
+
+/// Strings (in one pool) with a text → index hash table. Slots keep 32 bits of the hash, so
+/// a failed lookup rarely compares bytes.
 class string_table {
  public:
   /// Appends a string; returns its index.
@@ -149,24 +291,12 @@ class string_table {
   }
   [[nodiscard]] std::size_t size() const noexcept { return offsets_.size(); }
 
-  /// Builds the lookup table over all strings; for duplicates the later (overwrite=true) or
+  /// Builds the lookup table over all strings; for duplicates the later (later_wins) or
   /// the earlier index wins.
   void build_index(bool later_wins) {
-    slots_.assign(hash_capacity_for(size()), -1);
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t idx = 0; idx < size(); ++idx) {
-      const std::string_view s = at(static_cast<std::int32_t>(idx));
-      for (std::size_t i = hash_bytes(s) & mask;; i = (i + 1) & mask) {
-        if (slots_[i] < 0) {
-          slots_[i] = static_cast<std::int32_t>(idx);
-          break;
-        }
-        if (at(slots_[i]) == s) {
-          if (later_wins) slots_[i] = static_cast<std::int32_t>(idx);
-          break;
-        }
-      }
-    }
+    slots_.assign(hash_capacity_for(size()), slot{-1, 0});
+    for (std::size_t idx = 0; idx < size(); ++idx)
+      place(at(static_cast<std::int32_t>(idx)), static_cast<std::int32_t>(idx), later_wins);
   }
   /// Appends a string that is not yet present and indexes it (keeps the table at most half
   /// full); for tables grown one string at a time.
@@ -176,43 +306,57 @@ class string_table {
       build_index(true);
       return idx;
     }
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = hash_bytes(s) & mask;; i = (i + 1) & mask) {
-      if (slots_[i] < 0) {
-        slots_[i] = idx;
-        return idx;
-      }
-    }
+    place(s, idx, true);
+    return idx;
   }
-  /// Re-points `s` at index `idx` (after build_index).
+  /// Re-points `s` at index `idx` (whose text is `s`).
   void assign(std::string_view s, std::int32_t idx) {
     if (slots_.empty()) build_index(true);
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = hash_bytes(s) & mask;; i = (i + 1) & mask) {
-      if (slots_[i] < 0 || at(slots_[i]) == s) {
-        slots_[i] = idx;
-        return;
-      }
-    }
+    place(s, idx, true);
   }
   /// Index of `s`, or -1.
   [[nodiscard]] std::int32_t find(std::string_view s) const noexcept {
     if (slots_.empty()) return -1;
+    const std::uint64_t h = hash_bytes(s);
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
     const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = hash_bytes(s) & mask;; i = (i + 1) & mask) {
-      const std::int32_t v = slots_[i];
-      if (v < 0) return -1;
-      const std::size_t o = offsets_[static_cast<std::size_t>(v)];
-      const std::size_t n = lengths_[static_cast<std::size_t>(v)];
-      if (n == s.size() && std::memcmp(pool_.data() + o, s.data(), n) == 0) return v;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      const slot& sl = slots_[i];
+      if (sl.index < 0) return -1;
+      if (sl.tag != tag) continue;
+      const std::size_t n = lengths_[static_cast<std::size_t>(sl.index)];
+      if (n == s.size() &&
+          std::memcmp(pool_.data() + offsets_[static_cast<std::size_t>(sl.index)], s.data(), n) == 0)
+        return sl.index;
     }
   }
 
  private:
+  struct slot {
+    std::int32_t index;
+    std::uint32_t tag;
+  };
   std::string pool_;
   std::vector<std::uint32_t> offsets_;
   std::vector<std::uint32_t> lengths_;
-  std::vector<std::int32_t> slots_;
+  std::vector<slot> slots_;
+
+  void place(std::string_view s, std::int32_t idx, bool replace) {
+    const std::uint64_t h = hash_bytes(s);
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      slot& sl = slots_[i];
+      if (sl.index < 0) {
+        sl = {idx, tag};
+        return;
+      }
+      if (sl.tag == tag && at(sl.index) == s) {
+        if (replace) sl.index = idx;
+        return;
+      }
+    }
+  }
 };
 
 }  // namespace detail
