@@ -1,18 +1,22 @@
 // mmllm/compute/gemm.hpp — cache-blocked GEMM for f32 / f16 / bf16 weights: Y = X·Wᵀ.
 //
 // Used by matmul when many activation rows meet plain-float weights (prefill, vision and
-// audio encoders). Classic packed-panel design (Goto / BLIS):
-//   - the output is cut into tiles of mb rows × nb columns, handed out to the executor's
-//     threads through an atomic counter (each tile is written by exactly one thread; tile
-//     edges are multiples of 16 floats, so threads never share a cache line of Y);
-//   - for each kc-deep slice of the reduction, a tile packs its W rows (converted to f32)
-//     into nr-wide panels laid out [k][nr] and its X rows into mr-wide panels [k][mr]
-//     (X optionally rounded to f16 / bf16: the peer quirk), then runs an mr × nr register-
-//     blocked FMA micro-kernel over all panel pairs; later slices accumulate into Y.
-// The order of the floating-point operations for an element of Y depends only on k and the
-// level's constants, never on the thread count, tile sizes or the schedule, so results are
-// bit-identical for any executor. Levels: avx512 (8 × 32 micro-kernel, 16×16 transposes in
-// the packers), avx2 (6 × 16, 8×8 transposes), generic (xsimd, 4 × 2 vectors).
+// audio encoders). Packed-panel design after Goto / BLIS, with fork-join phases only (no
+// barriers inside a job, so any executor works):
+//   for each block of nc output columns and each kc-deep slice of the reduction:
+//     phase 1 (parallel): the W rows of the block are converted to f32 and packed once into
+//       a shared buffer of nr-wide panels laid out [k][nr] (stays in L3);
+//     phase 2 (parallel, work items handed out by an atomic counter): an item is mc rows of
+//       X × a range of W panels; it packs its X rows into mr-wide panels [k][mr] (optionally
+//       rounded to f16 / bf16: the peer quirk; stays in L2) and runs the mr × nr register-
+//       blocked FMA micro-kernel with each W micro-panel held in L1 while the X panels stream
+//       past it. Later slices accumulate into Y.
+// Items write disjoint rectangles of Y whose column edges are multiples of nr (≥ 16 floats),
+// so threads share no cache line of a 64-byte aligned Y. The order of the floating-point
+// operations for an element of Y depends only on k and the level's kc, never on the thread
+// count, the item shapes or the schedule: results are bit-identical for any executor.
+// Levels: avx512 (8 × 32 micro-kernel; 16×16 transposes for W, 8×16 for X), avx2 (6 × 16,
+// 8×8 transposes), generic (xsimd, 4 × 2 vectors, scalar packing).
 #pragma once
 
 #include <algorithm>
@@ -26,6 +30,7 @@
 #include "executor_ref.hpp"
 #include "isa.hpp"
 #include "simd_math.hpp"
+#include "thread_pool.hpp"
 #include "workspace.hpp"
 
 MMLLM_KERNELS_BEGIN
@@ -51,15 +56,16 @@ struct gemm_problem {
   gemm_rounding round_x = gemm_rounding::none;
 };
 
-/// Blocking of one level: micro-tile mr × nr, reduction slice kc, output tile mb × nb.
+/// Blocking of one level: micro-tile mr × nr, reduction slice kc, X rows per item mc, W
+/// columns per shared block nc (multiples of mr / nr).
 struct gemm_blocking {
   int mr, nr;
-  std::size_t kc, mb, nb;
+  std::size_t kc, mc, nc;
 };
 
-inline constexpr gemm_blocking gemm_blocking_generic{4, static_cast<int>(2 * glanes), 256, 128, 256};
-inline constexpr gemm_blocking gemm_blocking_avx2{6, 16, 256, 192, 256};
-inline constexpr gemm_blocking gemm_blocking_avx512{8, 32, 256, 256, 512};
+inline constexpr gemm_blocking gemm_blocking_generic{4, static_cast<int>(2 * glanes), 256, 64, 1024};
+inline constexpr gemm_blocking gemm_blocking_avx2{6, 16, 256, 120, 2048};
+inline constexpr gemm_blocking gemm_blocking_avx512{8, 32, 256, 128, 2048};
 
 constexpr const gemm_blocking& gemm_blocking_of(isa level) noexcept {
   return level == isa::avx512 ? gemm_blocking_avx512
@@ -67,11 +73,22 @@ constexpr const gemm_blocking& gemm_blocking_of(isa level) noexcept {
                               : gemm_blocking_generic;
 }
 
-/// Scratch bytes one thread needs (packed X and W blocks plus an edge tile).
+/// Scratch bytes one thread needs for its packed X block and an edge tile.
 constexpr std::size_t gemm_scratch_per_thread(isa level) noexcept {
   const auto& b = gemm_blocking_of(level);
-  return workspace::round_up(b.mb * b.kc * sizeof(float)) + workspace::round_up(b.nb * b.kc * sizeof(float)) +
+  return workspace::round_up(b.mc * b.kc * sizeof(float)) +
          workspace::round_up(static_cast<std::size_t>(b.mr * b.nr) * sizeof(float));
+}
+
+/// Scratch bytes of the shared packed W block.
+constexpr std::size_t gemm_scratch_shared(isa level) noexcept {
+  const auto& b = gemm_blocking_of(level);
+  return workspace::round_up(b.nc * b.kc * sizeof(float));
+}
+
+/// Total scratch bytes for `n_threads` threads.
+constexpr std::size_t gemm_scratch_bytes(isa level, unsigned n_threads) noexcept {
+  return gemm_scratch_shared(level) + n_threads * gemm_scratch_per_thread(level);
 }
 
 inline float gemm_round(float v, gemm_rounding r) noexcept {
@@ -362,25 +379,49 @@ MMLLM_TARGET_AVX512 inline void gemm_pack_w_avx512(const gemm_problem& pr, std::
   }
 }
 
-/// X rows → [k][8] panels (16×16 transposes of 8 rows, lower halves stored).
+/// 8 rows × 16 columns → 8 vectors holding columns (c, c+8) of all 8 rows, for c = 0..7 in
+/// the order 0, 1, 2, 3, 4, 5, 6, 7 of out[]: out[c] = [rows at column c | rows at column c+8].
+MMLLM_TARGET_AVX512 inline void transpose8x16_avx512(__m512 r[8]) noexcept {
+  __m512 t[8], u[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int g = 0; g < 2; ++g) {
+    u[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+    u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+    u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+    u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+  }
+  // u[4g + c], 128-bit lane L: rows 4g..4g+3 at column 4L + c.
+  for (int c = 0; c < 4; ++c) {
+    const __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);  // lanes (0, 2) of each
+    const __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);  // lanes (1, 3) of each
+    r[c] = _mm512_shuffle_f32x4(v0, v0, 0xD8);                     // columns c | c + 8
+    r[4 + c] = _mm512_shuffle_f32x4(v1, v1, 0xD8);                 // columns c + 4 | c + 12
+  }
+}
+
+/// X rows → [k][8] panels (8×16 transposes).
 MMLLM_TARGET_AVX512 inline void gemm_pack_x_avx512(const gemm_problem& pr, std::size_t r0, std::size_t rows,
                                                    std::size_t p0, std::size_t kc, float* dst) noexcept {
   constexpr std::size_t mr = 8;
   for (std::size_t pb = 0; pb < rows; pb += mr) {
     float* panel = dst + pb * kc;
+    const std::size_t valid = std::min(mr, rows - pb);
     for (std::size_t k = 0; k < kc; k += 16) {
       const std::size_t cnt = std::min<std::size_t>(16, kc - k);
       const __mmask16 m = tail_mask_avx512(cnt);
-      __m512 r[16];
-      for (std::size_t j = 0; j < 16; ++j) {
-        r[j] = j < mr && pb + j < rows
-                   ? gemm_round_avx512(_mm512_maskz_loadu_ps(m, pr.x + (r0 + pb + j) * pr.ldx + p0 + k),
-                                       pr.round_x)
-                   : _mm512_setzero_ps();
+      __m512 r[8];
+      for (std::size_t j = 0; j < mr; ++j)
+        r[j] = j < valid ? gemm_round_avx512(_mm512_maskz_loadu_ps(m, pr.x + (r0 + pb + j) * pr.ldx + p0 + k),
+                                             pr.round_x)
+                         : _mm512_setzero_ps();
+      transpose8x16_avx512(r);
+      for (std::size_t c = 0; c < 8; ++c) {
+        if (c < cnt) _mm256_store_ps(panel + (k + c) * mr, _mm512_castps512_ps256(r[c]));
+        if (c + 8 < cnt) _mm256_store_ps(panel + (k + c + 8) * mr, _mm512_extractf32x8_ps(r[c], 1));
       }
-      transpose16_avx512(r);
-      for (std::size_t i = 0; i < cnt; ++i)
-        _mm256_store_ps(panel + (k + i) * mr, _mm512_castps512_ps256(r[i]));
     }
   }
 }
@@ -441,41 +482,20 @@ inline gemm_level_fns gemm_fns(isa level) noexcept {
   return {&gemm_pack_x_generic, &gemm_pack_w_generic, &gemm_ukernel_generic};
 }
 
-/// One output tile [m0, m0+mb) × [n0, n0+nb) computed by the calling thread.
-inline void gemm_tile(const gemm_problem& pr, const gemm_blocking& bl, const gemm_level_fns& fns,
-                      std::size_t m0, std::size_t mb, std::size_t n0, std::size_t nb,
-                      std::byte* scratch) noexcept {
-  auto* ap = reinterpret_cast<float*>(scratch);
-  auto* bp = reinterpret_cast<float*>(scratch + workspace::round_up(bl.mb * bl.kc * sizeof(float)));
-  auto* edge = reinterpret_cast<float*>(scratch + workspace::round_up(bl.mb * bl.kc * sizeof(float)) +
-                                        workspace::round_up(bl.nb * bl.kc * sizeof(float)));
-  const auto mr = static_cast<std::size_t>(bl.mr), nr = static_cast<std::size_t>(bl.nr);
-  for (std::size_t p0 = 0; p0 < pr.k; p0 += bl.kc) {
-    const std::size_t kc = std::min(bl.kc, pr.k - p0);
-    const bool accumulate = p0 != 0;
-    fns.pack_w(pr, n0, nb, p0, kc, bp);
-    fns.pack_x(pr, m0, mb, p0, kc, ap);
-    for (std::size_t i = 0; i < mb; i += mr) {
-      const float* a = ap + i * kc;
-      const std::size_t rows = std::min(mr, mb - i);
-      for (std::size_t j = 0; j < nb; j += nr) {
-        const float* b = bp + j * kc;
-        const std::size_t cols = std::min(nr, nb - j);
-        float* c = pr.y + (m0 + i) * pr.ldy + n0 + j;
-        if (rows == mr && cols == nr) {
-          fns.ukernel(kc, a, b, c, pr.ldy, accumulate);
-        } else {
-          fns.ukernel(kc, a, b, edge, nr, false);
-          for (std::size_t r = 0; r < rows; ++r)
-            for (std::size_t q = 0; q < cols; ++q)
-              c[r * pr.ldy + q] = accumulate ? c[r * pr.ldy + q] + edge[r * nr + q] : edge[r * nr + q];
-        }
-      }
-    }
+/// Runs fn(begin, end) over a static split of [0, n) on the executor (or the caller).
+template <class F>
+inline void gemm_split(executor_ref ex, std::size_t n, F&& fn) {
+  if (ex.size() <= 1 || n <= 1) {
+    fn(std::size_t{0}, n);
+    return;
   }
+  ex.run([&](unsigned i, unsigned nt) {
+    const auto [b, e] = thread_pool::partition(n, i, nt);
+    if (b < e) fn(b, e);
+  });
 }
 
-/// Y = X·Wᵀ on the executor's threads. `scratch` holds ex.size() × gemm_scratch_per_thread.
+/// Y = X·Wᵀ on the executor's threads. `scratch` holds gemm_scratch_bytes(level, ex.size()).
 inline void gemm(isa level, const gemm_problem& pr, std::byte* scratch, executor_ref ex) noexcept {
   if (pr.m == 0 || pr.n == 0) return;
   if (pr.k == 0) {
@@ -484,36 +504,65 @@ inline void gemm(isa level, const gemm_problem& pr, std::byte* scratch, executor
   }
   const gemm_blocking& bl = gemm_blocking_of(level);
   const gemm_level_fns fns = gemm_fns(level);
-  const std::size_t per_thread = gemm_scratch_per_thread(level);
-  // Smaller tiles when the problem would not give every thread a few of them.
-  const std::size_t nt = std::max(1u, ex.size());
-  std::size_t mb = bl.mb, nb = bl.nb;
-  const auto count = [&] { return ((pr.m + mb - 1) / mb) * ((pr.n + nb - 1) / nb); };
-  while (nt > 1 && count() < 4 * nt) {
-    if (nb >= mb && nb > static_cast<std::size_t>(4 * bl.nr)) {
-      nb = (nb / 2 + bl.nr - 1) / bl.nr * bl.nr;
-    } else if (mb > static_cast<std::size_t>(4 * bl.mr)) {
-      mb = (mb / 2 + bl.mr - 1) / bl.mr * bl.mr;
-    } else {
-      break;
+  const auto mr = static_cast<std::size_t>(bl.mr), nr = static_cast<std::size_t>(bl.nr);
+  const unsigned nt = std::max(1u, ex.size());
+  auto* wp = reinterpret_cast<float*>(scratch);
+  std::byte* per_thread = scratch + gemm_scratch_shared(level);
+  const std::size_t per_thread_bytes = gemm_scratch_per_thread(level);
+
+  for (std::size_t j0 = 0; j0 < pr.n; j0 += bl.nc) {
+    const std::size_t ncur = std::min(bl.nc, pr.n - j0);
+    const std::size_t panels = (ncur + nr - 1) / nr;
+    // Work items: X row blocks × ranges of W panels, enough for every thread to get several.
+    const std::size_t row_blocks = (pr.m + bl.mc - 1) / bl.mc;
+    const std::size_t splits =
+        std::min(panels, std::max<std::size_t>(1, (4 * nt + row_blocks - 1) / row_blocks));
+    const std::size_t per_split = (panels + splits - 1) / splits;
+    const std::size_t items = row_blocks * splits;
+    for (std::size_t p0 = 0; p0 < pr.k; p0 += bl.kc) {
+      const std::size_t kc = std::min(bl.kc, pr.k - p0);
+      const bool accumulate = p0 != 0;
+      // phase 1: the shared W block
+      gemm_split(ex, panels, [&](std::size_t b, std::size_t e) {
+        const std::size_t c0 = b * nr, c1 = std::min(ncur, e * nr);
+        fns.pack_w(pr, j0 + c0, c1 - c0, p0, kc, wp + c0 * kc);
+      });
+      // phase 2: items
+      alignas(64) std::atomic<std::size_t> next{0};
+      auto job = [&](unsigned thread, unsigned) {
+        auto* xp = reinterpret_cast<float*>(per_thread + thread * per_thread_bytes);
+        float* edge = xp + workspace::round_up(bl.mc * bl.kc * sizeof(float)) / sizeof(float);
+        for (std::size_t it = next.fetch_add(1, std::memory_order_relaxed); it < items;
+             it = next.fetch_add(1, std::memory_order_relaxed)) {
+          const std::size_t i0 = (it / splits) * bl.mc, mcur = std::min(bl.mc, pr.m - i0);
+          const std::size_t pb = (it % splits) * per_split, pe = std::min(panels, pb + per_split);
+          if (pb >= pe) continue;
+          fns.pack_x(pr, i0, mcur, p0, kc, xp);
+          for (std::size_t jp = pb; jp < pe; ++jp) {
+            const float* b = wp + jp * nr * kc;
+            const std::size_t cols = std::min(nr, ncur - jp * nr);
+            for (std::size_t i = 0; i < mcur; i += mr) {
+              const float* a = xp + i * kc;
+              const std::size_t rows = std::min(mr, mcur - i);
+              float* c = pr.y + (i0 + i) * pr.ldy + j0 + jp * nr;
+              if (rows == mr && cols == nr) {
+                fns.ukernel(kc, a, b, c, pr.ldy, accumulate);
+              } else {
+                fns.ukernel(kc, a, b, edge, nr, false);
+                for (std::size_t r = 0; r < rows; ++r)
+                  for (std::size_t q = 0; q < cols; ++q)
+                    c[r * pr.ldy + q] = accumulate ? c[r * pr.ldy + q] + edge[r * nr + q] : edge[r * nr + q];
+              }
+            }
+          }
+        }
+      };
+      if (nt <= 1 || items <= 1) {
+        job(0, 1);
+      } else {
+        ex.run(job);
+      }
     }
-  }
-  const std::size_t tiles_m = (pr.m + mb - 1) / mb, tiles_n = (pr.n + nb - 1) / nb;
-  const std::size_t n_tiles = tiles_m * tiles_n;
-  alignas(64) std::atomic<std::size_t> next{0};
-  auto job = [&](unsigned thread, unsigned /*n_threads*/) {
-    std::byte* mine = scratch + thread * per_thread;
-    for (std::size_t t = next.fetch_add(1, std::memory_order_relaxed); t < n_tiles;
-         t = next.fetch_add(1, std::memory_order_relaxed)) {
-      const std::size_t tn = t / tiles_m, tm = t % tiles_m;
-      const std::size_t m0 = tm * mb, n0 = tn * nb;
-      gemm_tile(pr, bl, fns, m0, std::min(mb, pr.m - m0), n0, std::min(nb, pr.n - n0), mine);
-    }
-  };
-  if (ex.size() <= 1 || n_tiles == 1) {
-    job(0, 1);
-  } else {
-    ex.run(job);
   }
 }
 

@@ -146,7 +146,7 @@ inline result<void> matmul_gemm(isa level, matrix_view<const float> x, const any
     default: pr.wtype = gemm_weight::f32; break;
   }
   const unsigned n_threads = std::max(1u, ex.size());
-  std::byte* scratch = ws.get(n_threads * gemm_scratch_per_thread(level));
+  std::byte* scratch = ws.get(gemm_scratch_bytes(level, n_threads));
   if (scratch == nullptr)
     return make_error(errc::resource_limit, "matmul: cannot allocate the GEMM workspace");
   gemm(level, pr, scratch, ex);
