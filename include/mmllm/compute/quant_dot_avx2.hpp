@@ -118,13 +118,6 @@ struct mxfp4_unpack {
   static float scale(const format::block& b) noexcept { return mmllm::detail::e8m0_to_f32_half(b.e); }
 };
 
-/// How far ahead (in blocks) the weight rows are prefetched: with one block per iteration
-/// the out-of-order window alone keeps too few cache lines in flight to stream from DRAM.
-#ifndef MMLLM_QD_PREFETCH
-#define MMLLM_QD_PREFETCH 16
-#endif
-inline constexpr int prefetch_blocks = MMLLM_QD_PREFETCH;
-
 /// NR×NC dot products over nb 32-value blocks.
 template <class U, int NR, int NC>
 MMLLM_TARGET_AVX2 void tile_b32(std::size_t nb, const std::byte* w, std::size_t ws, const std::byte* a,
@@ -133,11 +126,15 @@ MMLLM_TARGET_AVX2 void tile_b32(std::size_t nb, const std::byte* w, std::size_t 
   using ablock = typename U::format::activation::block;
   const wblock* wr[NR];
   const ablock* ac[NC];
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) wr[r] = block_row<wblock>(w, ws, r);
+#pragma GCC unroll 8
   for (int c = 0; c < NC; ++c) ac[c] = block_row<ablock>(a, as, c);
   __m256 acc[NR][NC];
   float macc[NR][NC];
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) {
+#pragma GCC unroll 8
     for (int c = 0; c < NC; ++c) {
       acc[r][c] = _mm256_setzero_ps();
       macc[r][c] = 0.0f;
@@ -145,6 +142,7 @@ MMLLM_TARGET_AVX2 void tile_b32(std::size_t nb, const std::byte* w, std::size_t 
   }
   const __m256i ones16 = _mm256_set1_epi16(1);
   for (std::size_t b = 0; b < nb; ++b) {
+    x86::prefetch_next_tile<sizeof(wblock)>(w, ws, NR, b * sizeof(wblock));
     __m256i av[NC], aoff[NC];
     float da[NC], sa[NC];
 #pragma GCC unroll 4
@@ -160,7 +158,6 @@ MMLLM_TARGET_AVX2 void tile_b32(std::size_t nb, const std::byte* w, std::size_t 
 #pragma GCC unroll 4
     for (int r = 0; r < NR; ++r) {
       const wblock& wb = wr[r][b];
-      x86::prefetch_range(&wr[r][b], prefetch_blocks * sizeof(wblock), sizeof(wblock));
       const __m256i q = U::quants(wb);
       const float dw = U::scale(wb);
       __m256i qabs = q;
@@ -180,7 +177,9 @@ MMLLM_TARGET_AVX2 void tile_b32(std::size_t nb, const std::byte* w, std::size_t 
       }
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) {
+#pragma GCC unroll 8
     for (int c = 0; c < NC; ++c) {
       out[static_cast<std::size_t>(r) * ldo + static_cast<std::size_t>(c)] =
           x86::hsum(acc[r][c]) + macc[r][c];
@@ -218,13 +217,10 @@ struct q2_K_unpack {
     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * (k / 4)));
     return _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * (k % 4))), _mm256_set1_epi8(3));
   }
-  MMLLM_TARGET_AVX2 static __m256i scales16(const format::block& b) noexcept {
+  MMLLM_TARGET_AVX2 static void scales_mins16(const format::block& b, __m256i& sc, __m256i& mn) noexcept {
     const __m128i s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
-    return _mm256_cvtepu8_epi16(_mm_and_si128(s, _mm_set1_epi8(0x0F)));
-  }
-  MMLLM_TARGET_AVX2 static __m256i mins16(const format::block& b) noexcept {
-    const __m128i s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
-    return _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s, 4), _mm_set1_epi8(0x0F)));
+    sc = _mm256_cvtepu8_epi16(_mm_and_si128(s, _mm_set1_epi8(0x0F)));
+    mn = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s, 4), _mm_set1_epi8(0x0F)));
   }
   MMLLM_TARGET_AVX2 static float d(const format::block& b) noexcept { return half_to_float(b.d); }
   MMLLM_TARGET_AVX2 static float dmin(const format::block& b) noexcept { return half_to_float(b.dmin); }
@@ -262,11 +258,10 @@ struct q4_K_unpack {
     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * (k / 2)));
     return _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(4 * (k % 2))), _mm256_set1_epi8(0x0F));
   }
-  MMLLM_TARGET_AVX2 static __m256i scales16(const format::block& b) noexcept {
-    return _mm256_cvtepu8_epi16(_mm256_castsi256_si128(k4_scales_mins(b.scales)));
-  }
-  MMLLM_TARGET_AVX2 static __m256i mins16(const format::block& b) noexcept {
-    return _mm256_cvtepu8_epi16(_mm256_extracti128_si256(k4_scales_mins(b.scales), 1));
+  MMLLM_TARGET_AVX2 static void scales_mins16(const format::block& b, __m256i& sc, __m256i& mn) noexcept {
+    const __m256i t = k4_scales_mins(b.scales);
+    sc = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(t));
+    mn = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(t, 1));
   }
   MMLLM_TARGET_AVX2 static float d(const format::block& b) noexcept { return half_to_float(b.d); }
   MMLLM_TARGET_AVX2 static float dmin(const format::block& b) noexcept { return half_to_float(b.dmin); }
@@ -287,11 +282,10 @@ struct q5_K_unpack {
         _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit), _mm256_set1_epi8(16));
     return _mm256_or_si256(lo, hi);
   }
-  MMLLM_TARGET_AVX2 static __m256i scales16(const format::block& b) noexcept {
-    return _mm256_cvtepu8_epi16(_mm256_castsi256_si128(k4_scales_mins(b.scales)));
-  }
-  MMLLM_TARGET_AVX2 static __m256i mins16(const format::block& b) noexcept {
-    return _mm256_cvtepu8_epi16(_mm256_extracti128_si256(k4_scales_mins(b.scales), 1));
+  MMLLM_TARGET_AVX2 static void scales_mins16(const format::block& b, __m256i& sc, __m256i& mn) noexcept {
+    const __m256i t = k4_scales_mins(b.scales);
+    sc = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(t));
+    mn = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(t, 1));
   }
   MMLLM_TARGET_AVX2 static float d(const format::block& b) noexcept { return half_to_float(b.d); }
   MMLLM_TARGET_AVX2 static float dmin(const format::block& b) noexcept { return half_to_float(b.dmin); }
@@ -343,18 +337,31 @@ MMLLM_TARGET_AVX2 void tile_k(std::size_t nb, const std::byte* w, std::size_t ws
   using ablock = fmt::q8_K::block;
   const wblock* wr[NR];
   const ablock* ac[NC];
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) wr[r] = block_row<wblock>(w, ws, r);
+#pragma GCC unroll 8
   for (int c = 0; c < NC; ++c) ac[c] = block_row<ablock>(a, as, c);
   __m256 acc[NR][NC];
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) {
+#pragma GCC unroll 8
     for (int c = 0; c < NC; ++c) acc[r][c] = _mm256_setzero_ps();
   }
   for (std::size_t b = 0; b < nb; ++b) {
+    x86::prefetch_next_tile<sizeof(wblock)>(w, ws, NR, b * sizeof(wblock));
     alignas(32) std::int16_t sc[NR][16];
     __m256i isum[NR][NC];
+    [[maybe_unused]] __m256i mn[NR];
 #pragma GCC unroll 4
     for (int r = 0; r < NR; ++r) {
-      _mm256_store_si256(reinterpret_cast<__m256i*>(sc[r]), U::scales16(wr[r][b]));
+      __m256i s16;
+      if constexpr (U::has_min) {
+        U::scales_mins16(wr[r][b], s16, mn[r]);
+      } else {
+        s16 = U::scales16(wr[r][b]);
+      }
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sc[r]), s16);
+#pragma GCC unroll 8
       for (int c = 0; c < NC; ++c) isum[r][c] = _mm256_setzero_si256();
     }
 #pragma GCC unroll 8
@@ -392,14 +399,16 @@ MMLLM_TARGET_AVX2 void tile_k(std::size_t nb, const std::byte* w, std::size_t ws
         }
         acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(U::d(wr[r][b]) * da), _mm256_cvtepi32_ps(s), acc[r][c]);
         if constexpr (U::has_min) {
-          const __m256i m = _mm256_madd_epi16(U::mins16(wr[r][b]), bsums);
+          const __m256i m = _mm256_madd_epi16(mn[r], bsums);
           acc[r][c] =
               _mm256_fnmadd_ps(_mm256_set1_ps(U::dmin(wr[r][b]) * da), _mm256_cvtepi32_ps(m), acc[r][c]);
         }
       }
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) {
+#pragma GCC unroll 8
     for (int c = 0; c < NC; ++c)
       out[static_cast<std::size_t>(r) * ldo + static_cast<std::size_t>(c)] = x86::hsum(acc[r][c]);
   }
@@ -434,18 +443,24 @@ MMLLM_TARGET_AVX2 void tile_plain(std::size_t n, const std::byte* w, std::size_t
   using elem = typename L::format::block;
   const elem* wr[NR];
   const elem* ac[NC];
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) wr[r] = block_row<elem>(w, ws, r);
+#pragma GCC unroll 8
   for (int c = 0; c < NC; ++c) ac[c] = block_row<elem>(a, as, c);
   // Two accumulator sets hide FMA latency when the tile is small.
   constexpr int sets = NR * NC <= 4 ? 2 : 1;
   __m256 acc[sets][NR][NC];
+#pragma GCC unroll 8
   for (int s = 0; s < sets; ++s) {
+#pragma GCC unroll 8
     for (int r = 0; r < NR; ++r) {
+#pragma GCC unroll 8
       for (int c = 0; c < NC; ++c) acc[s][r][c] = _mm256_setzero_ps();
     }
   }
   std::size_t i = 0;
   for (; i + 8 * sets <= n; i += 8 * sets) {
+    x86::prefetch_next_tile<8 * sets * sizeof(elem)>(w, ws, NR, i * sizeof(elem));
 #pragma GCC unroll 2
     for (int s = 0; s < sets; ++s) {
       __m256 av[NC];
@@ -459,7 +474,9 @@ MMLLM_TARGET_AVX2 void tile_plain(std::size_t n, const std::byte* w, std::size_t
       }
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) {
+#pragma GCC unroll 8
     for (int c = 0; c < NC; ++c) {
       __m256 v = acc[0][r][c];
       if constexpr (sets == 2) v = _mm256_add_ps(v, acc[1][r][c]);
@@ -493,7 +510,8 @@ struct b32_kernel {
   }
 };
 
-/// quant_dot members for a super-block format unpacked by U.
+/// quant_dot members for a super-block format unpacked by U (chunk(b, k): 32 values;
+/// scales16(b), or scales_mins16(b, sc, mn) when has_min: one int16 per 16 values).
 template <class U, int MR, int MC>
 struct k_kernel {
   static constexpr int max_rows = MR;
@@ -602,6 +620,7 @@ MMLLM_TARGET_AVX2 inline void quantize_q8_K_row(const float* x, fmt::q8_K::block
     const __m256i cap = _mm256_set1_epi32(127), byte = _mm256_set1_epi32(0xff);
     for (int j = 0; j < 256; j += 32) {
       __m256i q[4];
+#pragma GCC unroll 8
       for (int k = 0; k < 4; ++k) {
         // nearest_int(iscale·x): the product must be rounded before the 1.5·2^23 is added
         // (x86::unfused keeps the compiler from forming an FMA, as the reference is built).
@@ -645,6 +664,7 @@ MMLLM_TARGET_AVX2 inline void quantize_bf16_row(const float* x, mmllm::bf16* y, 
   for (std::size_t blk = 0; blk < full; ++blk) {
     const std::size_t i = 16 * blk;
     __m256i h[2];
+#pragma GCC unroll 8
     for (int k = 0; k < 2; ++k) {
       const __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i + 8 * k));
       const __m256i rounded = _mm256_srli_epi32(

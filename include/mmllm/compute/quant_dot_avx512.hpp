@@ -86,57 +86,115 @@ MMLLM_TARGET_AVX512 inline __m512i table16_512(const std::int8_t* t) noexcept {
   return _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t)));
 }
 
+/// Two consecutive blocks of W 16-bit words each (2·W ≤ 32) in one masked load (masked-out
+/// bytes are never read, so the pair may end at the last byte of a buffer).
+template <int W>
+MMLLM_TARGET_AVX512 inline __m512i load_block_pair(const void* p) noexcept {
+  return _mm512_maskz_loadu_epi16(static_cast<__mmask32>((1ull << (2 * W)) - 1), p);
+}
+
+/// The 16-bit words `first`..`first+7` of each block of a pair loaded by load_block_pair<W>
+/// (the 16 quant bytes of each block), as 32 bytes: block 0's, then block 1's.
+template <int W, int First>
+MMLLM_TARGET_AVX512 inline __m256i pair_quant_bytes(__m512i v) noexcept {
+  const __m512i idx = _mm512_set_epi16(
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
+      W + First + 7, W + First + 6, W + First + 5, W + First + 4, W + First + 3, W + First + 2, W + First + 1,
+      W + First, First + 7, First + 6, First + 5, First + 4, First + 3, First + 2, First + 1, First);
+  return _mm512_castsi512_si256(_mm512_permutexvar_epi16(idx, v));
+}
+
+/// Four f16 words of a loaded pair (word indices a, b, c, d) as floats.
+template <int A, int B, int C, int D>
+MMLLM_TARGET_AVX512 inline __m128 pair_halves(__m512i v) noexcept {
+  const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                       0, 0, 0, 0, D, C, B, A);
+  return _mm_cvtph_ps(_mm512_castsi512_si128(_mm512_permutexvar_epi16(idx, v)));
+}
+
+/// 32 quant bytes of a pair (block 0's 16, block 1's 16) → 64 nibbles, interleaved layout.
+MMLLM_TARGET_AVX512 inline __m512i pair_nibbles(__m256i t) noexcept {
+  return _mm512_and_si512(_mm512_inserti64x4(_mm512_zextsi256_si512(t), _mm256_srli_epi16(t, 4), 1),
+                          _mm512_set1_epi8(0x0F));
+}
+
+// AVX-512 unpackers: load2(p, q, d, m) reads blocks p[0] and p[1]: q = their 64 quants in
+// the unpacker's layout (interleaved: 16-value quarters b0 lo, b1 lo, b0 hi, b1 hi;
+// otherwise b0 then b1), d = [d0, d1, ·, ·], m = [m0, m1, ·, ·] for formats with minima.
+
 struct q4_0_unpack : avx2::q4_0_unpack {
   using avx2_unpack = avx2::q4_0_unpack;
   static constexpr bool interleaved = true;
-  MMLLM_TARGET_AVX512 static __m512i quants2(const format::block& b0, const format::block& b1) noexcept {
-    return nibbles_pair(b0.qs, b1.qs);
+  MMLLM_TARGET_AVX512 static void load2(const format::block* p, __m512i& q, __m128& d,
+                                        __m128& /*m*/) noexcept {
+    const __m512i v = load_block_pair<9>(p);
+    q = pair_nibbles(pair_quant_bytes<9, 1>(v));
+    d = pair_halves<0, 9, 0, 0>(v);
   }
 };
 struct q4_1_unpack : avx2::q4_1_unpack {
   using avx2_unpack = avx2::q4_1_unpack;
   static constexpr bool interleaved = true;
-  MMLLM_TARGET_AVX512 static __m512i quants2(const format::block& b0, const format::block& b1) noexcept {
-    return nibbles_pair(b0.qs, b1.qs);
+  MMLLM_TARGET_AVX512 static void load2(const format::block* p, __m512i& q, __m128& d, __m128& m) noexcept {
+    const __m512i v = load_block_pair<10>(p);
+    q = pair_nibbles(pair_quant_bytes<10, 2>(v));
+    const __m128 dm = pair_halves<0, 10, 1, 11>(v);
+    d = dm;
+    m = _mm_movehl_ps(dm, dm);
   }
 };
 struct q5_0_unpack : avx2::q5_0_unpack {
   using avx2_unpack = avx2::q5_0_unpack;
   static constexpr bool interleaved = true;
-  MMLLM_TARGET_AVX512 static __m512i quants2(const format::block& b0, const format::block& b1) noexcept {
-    const __m512i v = nibbles_pair(b0.qs, b1.qs);
-    return _mm512_or_si512(v, _mm512_maskz_mov_epi8(fifth_bits_pair(b0.qh, b1.qh), _mm512_set1_epi8(0x10)));
+  MMLLM_TARGET_AVX512 static void load2(const format::block* p, __m512i& q, __m128& d,
+                                        __m128& /*m*/) noexcept {
+    const __m512i v = load_block_pair<11>(p);
+    const __m512i n = pair_nibbles(pair_quant_bytes<11, 3>(v));
+    q = _mm512_or_si512(n, _mm512_maskz_mov_epi8(fifth_bits_pair(p[0].qh, p[1].qh), _mm512_set1_epi8(0x10)));
+    d = pair_halves<0, 11, 0, 0>(v);
   }
 };
 struct q5_1_unpack : avx2::q5_1_unpack {
   using avx2_unpack = avx2::q5_1_unpack;
   static constexpr bool interleaved = true;
-  MMLLM_TARGET_AVX512 static __m512i quants2(const format::block& b0, const format::block& b1) noexcept {
-    const __m512i v = nibbles_pair(b0.qs, b1.qs);
-    return _mm512_or_si512(v, _mm512_maskz_mov_epi8(fifth_bits_pair(b0.qh, b1.qh), _mm512_set1_epi8(0x10)));
+  MMLLM_TARGET_AVX512 static void load2(const format::block* p, __m512i& q, __m128& d, __m128& m) noexcept {
+    const __m512i v = load_block_pair<12>(p);
+    const __m512i n = pair_nibbles(pair_quant_bytes<12, 4>(v));
+    q = _mm512_or_si512(n, _mm512_maskz_mov_epi8(fifth_bits_pair(p[0].qh, p[1].qh), _mm512_set1_epi8(0x10)));
+    const __m128 dm = pair_halves<0, 12, 1, 13>(v);
+    d = dm;
+    m = _mm_movehl_ps(dm, dm);
   }
 };
 struct q8_0_unpack : avx2::q8_0_unpack {
   using avx2_unpack = avx2::q8_0_unpack;
   static constexpr bool interleaved = false;
-  MMLLM_TARGET_AVX512 static __m512i quants2(const format::block& b0, const format::block& b1) noexcept {
-    return _mm512_inserti64x4(
-        _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0.qs))),
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b1.qs)), 1);
+  MMLLM_TARGET_AVX512 static void load2(const format::block* p, __m512i& q, __m128& d,
+                                        __m128& /*m*/) noexcept {
+    q = _mm512_inserti64x4(
+        _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p[0].qs))),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p[1].qs)), 1);
+    d = halves_to_floats(p[0].d, p[1].d);
   }
 };
 struct iq4_nl_unpack : avx2::iq4_nl_unpack {
   using avx2_unpack = avx2::iq4_nl_unpack;
   static constexpr bool interleaved = true;
-  MMLLM_TARGET_AVX512 static __m512i quants2(const format::block& b0, const format::block& b1) noexcept {
-    return _mm512_shuffle_epi8(table16_512(mmllm::detail::iq4nl_values), nibbles_pair(b0.qs, b1.qs));
+  MMLLM_TARGET_AVX512 static void load2(const format::block* p, __m512i& q, __m128& d,
+                                        __m128& /*m*/) noexcept {
+    const __m512i v = load_block_pair<9>(p);
+    q = _mm512_shuffle_epi8(table16_512(mmllm::detail::iq4nl_values),
+                            pair_nibbles(pair_quant_bytes<9, 1>(v)));
+    d = pair_halves<0, 9, 0, 0>(v);
   }
 };
 struct mxfp4_unpack : avx2::mxfp4_unpack {
   using avx2_unpack = avx2::mxfp4_unpack;
   static constexpr bool interleaved = true;
-  MMLLM_TARGET_AVX512 static __m512i quants2(const format::block& b0, const format::block& b1) noexcept {
-    return _mm512_shuffle_epi8(table16_512(mmllm::detail::mxfp4_values), nibbles_pair(b0.qs, b1.qs));
+  MMLLM_TARGET_AVX512 static void load2(const format::block* p, __m512i& q, __m128& d,
+                                        __m128& /*m*/) noexcept {
+    q = _mm512_shuffle_epi8(table16_512(mmllm::detail::mxfp4_values), nibbles_pair(p[0].qs, p[1].qs));
+    d = _mm_setr_ps(scale(p[0]), scale(p[1]), 0.0f, 0.0f);
   }
 };
 
@@ -240,10 +298,14 @@ MMLLM_TARGET_AVX512 void tile_k(std::size_t nb, const std::byte* w, std::size_t 
   using ablock = fmt::q8_K::block;
   const wblock* wr[NR];
   const ablock* ac[NC];
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) wr[r] = block_row<wblock>(w, ws, r);
+#pragma GCC unroll 8
   for (int c = 0; c < NC; ++c) ac[c] = block_row<ablock>(a, as, c);
   __m256 acc[NR][NC];
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) {
+#pragma GCC unroll 8
     for (int c = 0; c < NC; ++c) acc[r][c] = _mm256_setzero_ps();
   }
   // vpermw indices spreading sub-scales 4k..4k+3 over the 8 int16 pair sums of each group.
@@ -251,12 +313,20 @@ MMLLM_TARGET_AVX512 void tile_k(std::size_t nb, const std::byte* w, std::size_t 
                                            1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
   const __m512i four = _mm512_set1_epi16(4);
   for (std::size_t b = 0; b < nb; ++b) {
+    x86::prefetch_next_tile<sizeof(wblock)>(w, ws, NR, b * sizeof(wblock));
     __m512i sc[NR];
     __m512i isum[NR][NC];
+    [[maybe_unused]] __m256i mn[NR];
 #pragma GCC unroll 4
     for (int r = 0; r < NR; ++r) {
-      x86::prefetch_range(&wr[r][b], 2 * sizeof(wblock), sizeof(wblock));
-      sc[r] = _mm512_zextsi256_si512(U::scales16(wr[r][b]));
+      __m256i s16;
+      if constexpr (U::has_min) {
+        U::scales_mins16(wr[r][b], s16, mn[r]);
+      } else {
+        s16 = U::scales16(wr[r][b]);
+      }
+      sc[r] = _mm512_zextsi256_si512(s16);
+#pragma GCC unroll 8
       for (int c = 0; c < NC; ++c) isum[r][c] = _mm512_setzero_si512();
     }
     __m512i idx = spread0;
@@ -296,14 +366,16 @@ MMLLM_TARGET_AVX512 void tile_k(std::size_t nb, const std::byte* w, std::size_t 
         }
         acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(U::d(wr[r][b]) * da), _mm256_cvtepi32_ps(s), acc[r][c]);
         if constexpr (U::has_min) {
-          const __m256i m = _mm256_madd_epi16(U::mins16(wr[r][b]), bsums);
+          const __m256i m = _mm256_madd_epi16(mn[r], bsums);
           acc[r][c] =
               _mm256_fnmadd_ps(_mm256_set1_ps(U::dmin(wr[r][b]) * da), _mm256_cvtepi32_ps(m), acc[r][c]);
         }
       }
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) {
+#pragma GCC unroll 8
     for (int c = 0; c < NC; ++c)
       out[static_cast<std::size_t>(r) * ldo + static_cast<std::size_t>(c)] = x86::hsum(acc[r][c]);
   }
@@ -339,19 +411,25 @@ MMLLM_TARGET_AVX512 void tile_plain(std::size_t n, const std::byte* w, std::size
   using elem = typename L::format::block;
   const elem* wr[NR];
   const elem* ac[NC];
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) wr[r] = block_row<elem>(w, ws, r);
+#pragma GCC unroll 8
   for (int c = 0; c < NC; ++c) ac[c] = block_row<elem>(a, as, c);
   constexpr int sets = NR * NC <= 4 ? 2 : 1;  // hide FMA latency in small tiles
   __m512 acc[sets][NR][NC];
+#pragma GCC unroll 8
   for (int s = 0; s < sets; ++s) {
+#pragma GCC unroll 8
     for (int r = 0; r < NR; ++r) {
+#pragma GCC unroll 8
       for (int c = 0; c < NC; ++c) acc[s][r][c] = _mm512_setzero_ps();
     }
   }
-  const std::size_t step = 16 * sets;
+  constexpr std::size_t step = 16 * sets;
   const std::size_t full = n / step;
   for (std::size_t blk = 0; blk < full; ++blk) {
     const std::size_t i = blk * step;
+    x86::prefetch_next_tile<step * sizeof(elem)>(w, ws, NR, i * sizeof(elem));
 #pragma GCC unroll 2
     for (int s = 0; s < sets; ++s) {
       __m512 av[NC];
@@ -359,7 +437,6 @@ MMLLM_TARGET_AVX512 void tile_plain(std::size_t n, const std::byte* w, std::size
       for (int c = 0; c < NC; ++c) av[c] = L::load16(ac[c] + i + 16 * s, 0xffff);
 #pragma GCC unroll 4
       for (int r = 0; r < NR; ++r) {
-        x86::prefetch_range(wr[r] + i + 16 * s, 512, 64);
         const __m512 wv = L::load16(wr[r] + i + 16 * s, 0xffff);
 #pragma GCC unroll 4
         for (int c = 0; c < NC; ++c) acc[s][r][c] = _mm512_fmadd_ps(wv, av[c], acc[s][r][c]);
@@ -369,13 +446,18 @@ MMLLM_TARGET_AVX512 void tile_plain(std::size_t n, const std::byte* w, std::size
   for (std::size_t i = full * step; i < n; i += 16) {
     const auto m = static_cast<__mmask16>(n - i >= 16 ? 0xffff : (1u << (n - i)) - 1);
     __m512 av[NC];
+#pragma GCC unroll 8
     for (int c = 0; c < NC; ++c) av[c] = L::load16(ac[c] + i, m);
+#pragma GCC unroll 8
     for (int r = 0; r < NR; ++r) {
       const __m512 wv = L::load16(wr[r] + i, m);
+#pragma GCC unroll 8
       for (int c = 0; c < NC; ++c) acc[0][r][c] = _mm512_fmadd_ps(wv, av[c], acc[0][r][c]);
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) {
+#pragma GCC unroll 8
     for (int c = 0; c < NC; ++c) {
       __m512 v = acc[0][r][c];
       if constexpr (sets == 2) v = _mm512_add_ps(v, acc[1][r][c]);
@@ -392,19 +474,25 @@ MMLLM_TARGET_AVX512_BF16 void tile_bf16_dp(std::size_t n, const std::byte* w, st
                                            std::size_t ldo) noexcept {
   const mmllm::bf16* wr[NR];
   const mmllm::bf16* ac[NC];
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) wr[r] = block_row<mmllm::bf16>(w, ws, r);
+#pragma GCC unroll 8
   for (int c = 0; c < NC; ++c) ac[c] = block_row<mmllm::bf16>(a, as, c);
   constexpr int sets = NR * NC <= 4 ? 2 : 1;
   __m512 acc[sets][NR][NC];
+#pragma GCC unroll 8
   for (int s = 0; s < sets; ++s) {
+#pragma GCC unroll 8
     for (int r = 0; r < NR; ++r) {
+#pragma GCC unroll 8
       for (int c = 0; c < NC; ++c) acc[s][r][c] = _mm512_setzero_ps();
     }
   }
-  const std::size_t step = 32 * sets;
+  constexpr std::size_t step = 32 * sets;
   const std::size_t full = n / step;
   for (std::size_t blk = 0; blk < full; ++blk) {
     const std::size_t i = blk * step;
+    x86::prefetch_next_tile<step * sizeof(mmllm::bf16)>(w, ws, NR, i * sizeof(mmllm::bf16));
 #pragma GCC unroll 2
     for (int s = 0; s < sets; ++s) {
       __m512bh av[NC];
@@ -412,7 +500,6 @@ MMLLM_TARGET_AVX512_BF16 void tile_bf16_dp(std::size_t n, const std::byte* w, st
       for (int c = 0; c < NC; ++c) av[c] = (__m512bh)_mm512_loadu_si512(ac[c] + i + 32 * s);
 #pragma GCC unroll 4
       for (int r = 0; r < NR; ++r) {
-        x86::prefetch_range(wr[r] + i + 32 * s, 512, 64);
         const auto wv = (__m512bh)_mm512_loadu_si512(wr[r] + i + 32 * s);
 #pragma GCC unroll 4
         for (int c = 0; c < NC; ++c) acc[s][r][c] = _mm512_dpbf16_ps(acc[s][r][c], wv, av[c]);
@@ -422,13 +509,18 @@ MMLLM_TARGET_AVX512_BF16 void tile_bf16_dp(std::size_t n, const std::byte* w, st
   for (std::size_t i = full * step; i < n; i += 32) {
     const auto m = static_cast<__mmask32>(n - i >= 32 ? 0xffffffffu : (1u << (n - i)) - 1);
     __m512bh av[NC];
+#pragma GCC unroll 8
     for (int c = 0; c < NC; ++c) av[c] = (__m512bh)_mm512_maskz_loadu_epi16(m, ac[c] + i);
+#pragma GCC unroll 8
     for (int r = 0; r < NR; ++r) {
       const auto wv = (__m512bh)_mm512_maskz_loadu_epi16(m, wr[r] + i);
+#pragma GCC unroll 8
       for (int c = 0; c < NC; ++c) acc[0][r][c] = _mm512_dpbf16_ps(acc[0][r][c], wv, av[c]);
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) {
+#pragma GCC unroll 8
     for (int c = 0; c < NC; ++c) {
       __m512 v = acc[0][r][c];
       if constexpr (sets == 2) v = _mm512_add_ps(v, acc[1][r][c]);

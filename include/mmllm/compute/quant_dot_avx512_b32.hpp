@@ -28,14 +28,18 @@ MMLLM_QD_B32_TARGET void tile_b32(std::size_t nb, const std::byte* w, std::size_
   constexpr int offset_shift = U::kind == avx2::qkind::s8 ? (vnni ? 7 : -1) : U::offset_shift;
   const wblock* wr[NR];
   const ablock* ac[NC];
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) wr[r] = block_row<wblock>(w, ws, r);
+#pragma GCC unroll 8
   for (int c = 0; c < NC; ++c) ac[c] = block_row<ablock>(a, as, c);
   __m512 acc[NR][NC];
-  float macc[NR][NC];
+  [[maybe_unused]] __m128 macc[NR][NC];  // Σ m·s terms of formats with minima (lanes 0, 1)
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) {
+#pragma GCC unroll 8
     for (int c = 0; c < NC; ++c) {
       acc[r][c] = _mm512_setzero_ps();
-      macc[r][c] = 0.0f;
+      macc[r][c] = _mm_setzero_ps();
     }
   }
   [[maybe_unused]] const __m512i ones8 = _mm512_set1_epi8(1);
@@ -43,9 +47,10 @@ MMLLM_QD_B32_TARGET void tile_b32(std::size_t nb, const std::byte* w, std::size_
   const std::size_t pairs = nb / 2;
   for (std::size_t p = 0; p < pairs; ++p) {
     const std::size_t b = 2 * p;
+    x86::prefetch_next_tile<2 * sizeof(wblock)>(w, ws, NR, b * sizeof(wblock));
     __m512i av[NC], aoff[NC];
     __m512 da[NC];
-    float sa[NC][2];
+    [[maybe_unused]] __m128 sa[NC];
 #pragma GCC unroll 4
     for (int c = 0; c < NC; ++c) {
       av[c] = avx512::load_act_pair<U::interleaved>(ac[c][b].qs, ac[c][b + 1].qs);
@@ -61,20 +66,15 @@ MMLLM_QD_B32_TARGET void tile_b32(std::size_t nb, const std::byte* w, std::size_
       } else {
         aoff[c] = _mm512_setzero_si512();
       }
-      if constexpr (U::has_min) {
-        sa[c][0] = x86::half_to_float(ac[c][b].s);
-        sa[c][1] = x86::half_to_float(ac[c][b + 1].s);
-      }
+      if constexpr (U::has_min) sa[c] = avx512::halves_to_floats(ac[c][b].s, ac[c][b + 1].s);
     }
 #pragma GCC unroll 4
     for (int r = 0; r < NR; ++r) {
-      const wblock& w0 = wr[r][b];
-      const wblock& w1 = wr[r][b + 1];
-      x86::prefetch_range(&wr[r][b], avx2::prefetch_blocks * sizeof(wblock), 2 * sizeof(wblock));
-      __m512i q = U::quants2(w0, w1);
+      __m512i q;
+      __m128 d2, m2 = _mm_setzero_ps();
+      U::load2(&wr[r][b], q, d2, m2);
       if constexpr (vnni && U::kind == avx2::qkind::s8) q = _mm512_xor_si512(q, _mm512_set1_epi8(-128));
-      const __m512 dw =
-          avx512::scale_pair<U::interleaved>(_mm_setr_ps(U::scale(w0), U::scale(w1), 0.0f, 0.0f));
+      const __m512 dw = avx512::scale_pair<U::interleaved>(d2);
       [[maybe_unused]] __m512i qabs = q;
       [[maybe_unused]] __mmask64 neg = 0;
       if constexpr (!as_u8) {
@@ -95,7 +95,7 @@ MMLLM_QD_B32_TARGET void tile_b32(std::size_t nb, const std::byte* w, std::size_
         }
 #endif
         acc[r][c] = _mm512_fmadd_ps(_mm512_mul_ps(dw, da[c]), _mm512_cvtepi32_ps(s), acc[r][c]);
-        if constexpr (U::has_min) macc[r][c] += U::min(w0) * sa[c][0] + U::min(w1) * sa[c][1];
+        if constexpr (U::has_min) macc[r][c] = _mm_fmadd_ps(m2, sa[c], macc[r][c]);
       }
     }
   }
@@ -106,10 +106,14 @@ MMLLM_QD_B32_TARGET void tile_b32(std::size_t nb, const std::byte* w, std::size_
                                                     reinterpret_cast<const std::byte*>(&ac[0][last]), as,
                                                     &tail[0][0], NC);
   }
+#pragma GCC unroll 8
   for (int r = 0; r < NR; ++r) {
+#pragma GCC unroll 8
     for (int c = 0; c < NC; ++c) {
+      float m = 0.0f;
+      if constexpr (U::has_min) m = _mm_cvtss_f32(_mm_add_ss(macc[r][c], _mm_movehdup_ps(macc[r][c])));
       out[static_cast<std::size_t>(r) * ldo + static_cast<std::size_t>(c)] =
-          _mm512_reduce_add_ps(acc[r][c]) + macc[r][c] + tail[r][c];
+          _mm512_reduce_add_ps(acc[r][c]) + m + tail[r][c];
     }
   }
 }

@@ -70,13 +70,24 @@ MMLLM_TARGET_AVX2 inline __m256 unfused(__m256 v) noexcept {
   return v;
 }
 
-/// Prefetches the cache lines of [p + ahead, p + ahead + bytes) into L1 (one prefetch per
-/// 64 bytes). Addresses are formed as integers: prefetching past the end of a buffer is
-/// harmless (prefetches never fault), pointer arithmetic past it would not be.
-inline void prefetch_range(const void* p, std::size_t ahead, std::size_t bytes) noexcept {
-  const std::uintptr_t start = reinterpret_cast<std::uintptr_t>(p) + ahead;
-  for (std::uintptr_t q = start; q < start + bytes; q += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(q), _MM_HINT_T0);
+/// Prefetch (into L2) for the tile two tiles ahead: a kernel working on nr rows starting at
+/// `w` (`ws` bytes apart) calls this once per step with the bytes of each row it has
+/// consumed so far (`done`) and consumes in this step (`step`); the matching share of the
+/// nr rows that follow is prefetched, so a driver walking down the matrix tile by tile
+/// finds them in cache. Quantized rows are short (a few KB) and read as nr interleaved
+/// streams, which the hardware prefetchers follow poorly: without this a mat-vec keeps too
+/// few cache lines in flight to stream from DRAM. Addresses are formed as integers, so
+/// prefetching past the end of the matrix (harmless: prefetches never fault) is not
+/// pointer arithmetic past it.
+/// `Step` is the bytes per row of one step (a compile-time constant, so the prefetches
+/// unroll: ⌈nr·Step/64⌉ + 1 lines per step cover the share wherever it starts).
+template <std::size_t Step>
+inline void prefetch_next_tile(const std::byte* w, std::size_t ws, int nr, std::size_t done) noexcept {
+  const std::size_t n = static_cast<std::size_t>(nr);
+  const std::uintptr_t at = reinterpret_cast<std::uintptr_t>(w) + 2 * n * ws + done * n;
+  const std::size_t lines = (n * Step + 63) / 64 + 1;
+  for (std::size_t k = 0; k < lines; ++k) {
+    _mm_prefetch(reinterpret_cast<const char*>(at + 64 * k), _MM_HINT_T1);
   }
 }
 
