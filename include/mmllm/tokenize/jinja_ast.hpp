@@ -62,7 +62,8 @@ struct expr {
   std::vector<expr_ptr> items;
   std::vector<compare_op> cmp;
   call_args args;
-  int builtin = -1;  ///< filter / test: index into the builtin table, resolved after parsing
+  int builtin = -1;          ///< filter / test: index into the builtin table, resolved after parsing
+  std::uint32_t height = 1;  ///< levels of the subtree (bounded by the parser)
 };
 
 /// Left side of an assignment: a name, `ns.attr`, or a (nested) tuple of targets.
@@ -78,7 +79,7 @@ struct assign_target {
 enum class stmt_kind : std::uint8_t {
   text,          ///< template data
   print,         ///< {{ e }}
-  if_,           ///< if e: body else else_body (elif = nested if in else_body)
+  if_,           ///< if e: body, then elifs in order, else else_body
   for_,          ///< for target in e [if cond] [recursive]: body else else_body
   set,           ///< set target = e
   set_block,     ///< set target [| filter e] ... endset
@@ -114,6 +115,7 @@ struct stmt {
   assign_target target;
   stmt_list body;
   stmt_list else_body;
+  std::vector<std::pair<expr_ptr, stmt_list>> elifs;
   bool recursive = false;
   std::unique_ptr<macro_def> macro;
   std::vector<std::pair<assign_target, expr_ptr>> with_vars;

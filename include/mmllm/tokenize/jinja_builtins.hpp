@@ -36,8 +36,9 @@ class binder {
     names_.assign(names.begin(), names.end());
     vals_.assign(names_.size(), nullptr);
     if (a_.positional.size() > names_.size()) {
-      st_.type_error(std::string(fn_) + "() takes at most " + std::to_string(names_.size()) +
-                     " argument(s) (" + std::to_string(a_.positional.size()) + " given)");
+      st_.type_error(std::string(fn_) +
+                     std::string("() takes at most ").append(std::to_string(names_.size())) +
+                     std::string(" argument(s) (").append(std::to_string(a_.positional.size())) + " given)");
       return false;
     }
     for (std::size_t i = 0; i < a_.positional.size(); ++i) vals_[i] = &a_.positional[i];
@@ -57,7 +58,8 @@ class binder {
     }
     for (std::size_t i = 0; i < required; ++i)
       if (vals_[i] == nullptr) {
-        st_.type_error(std::string(fn_) + "() missing required argument '" + std::string(names_[i]) + "'");
+        st_.type_error(std::string(fn_) + std::string("() missing required argument '").append(names_[i]) +
+                       "'");
         return false;
       }
     return true;
@@ -80,7 +82,7 @@ class binder {
       return true;
     }
     if (!is_intlike(*v)) {
-      st_.type_error("'" + std::string(type_name(*v)) + "' object cannot be interpreted as an integer");
+      st_.type_error(std::string("'").append(type_name(*v)) + "' object cannot be interpreted as an integer");
       return false;
     }
     out = v->as_int();
@@ -94,7 +96,7 @@ class binder {
       return true;
     }
     if (!v->is_string()) {
-      st_.type_error(std::string(fn_) + "() argument must be str, not " + std::string(type_name(*v)));
+      st_.type_error(std::string(fn_) + std::string("() argument must be str, not ").append(type_name(*v)));
       return false;
     }
     out = v->as_string();
@@ -197,7 +199,7 @@ inline value f_abs(render_state& st, const value& v, arg_pack& a) {
     return value(v.as_int() < 0 ? -v.as_int() : v.as_int());
   }
   if (v.is_float()) return value(std::fabs(v.as_double()));
-  return st.type_error("bad operand type for abs(): '" + std::string(type_name(v)) + "'");
+  return st.type_error(std::string("bad operand type for abs(): '").append(type_name(v)) + "'");
 }
 
 inline value f_attr(render_state& st, const value& v, arg_pack& a) {
@@ -269,7 +271,8 @@ inline value f_dictsort(render_state& st, const value& v, arg_pack& a) {
   if (!b.bind({"case_sensitive", "by", "reverse"})) return {};
   if (!v.is_dict()) {
     if (v.is_undefined()) return st.raise_undefined(v);
-    return st.fail("AttributeError: '" + std::string(type_name(v)) + "' object has no attribute 'items'");
+    return st.fail(std::string("AttributeError: '").append(type_name(v)) +
+                   "' object has no attribute 'items'");
   }
   const bool cs = b.flag(0);
   int pos = 0;
@@ -711,7 +714,7 @@ inline value f_round(render_state& st, const value& v, arg_pack& a) {
     return st.fail("FilterArgumentError: method must be common, ceil or floor");
   if (v.is_undefined()) return st.raise_undefined(v);
   if (!v.is_number())
-    return st.type_error("type " + std::string(type_name(v)) + " doesn't define __round__ method");
+    return st.type_error(std::string("type ").append(type_name(v)) + " doesn't define __round__ method");
   if (method == "common") {
     if (is_intlike(v)) {
       if (precision >= 0) return value(v.as_int());
@@ -871,8 +874,8 @@ inline value f_tojson(render_state& st, const value& v, arg_pack& a) {
       if (ind->as_int() > 1000) return st.fail_limit("tojson indent too large");
       if (ind->as_int() > 0) f.indent.assign(static_cast<std::size_t>(ind->as_int()), ' ');
     } else {
-      return st.type_error("can't multiply sequence by non-int of type '" + std::string(type_name(*ind)) +
-                           "'");
+      return st.type_error(
+          std::string("can't multiply sequence by non-int of type '").append(type_name(*ind)) + "'");
     }
   }
   f.item_separator = f.has_indent ? "," : ", ";
@@ -916,7 +919,8 @@ inline value f_truncate(render_state& st, const value& v, arg_pack& a) {
   const auto cps = to_cps(s);
   const auto n = static_cast<std::int64_t>(cps.size());
   const auto end_len = static_cast<std::int64_t>(utf8_length(end));
-  if (length < end_len) return st.fail("AssertionError: expected length >= " + std::to_string(end_len));
+  if (length < end_len)
+    return st.fail(std::string("AssertionError: expected length >= ").append(std::to_string(end_len)));
   if (leeway < 0) return st.fail("AssertionError: expected leeway >= 0");
   if (n <= length + leeway) return st.str(std::move(s));
   const auto cut = static_cast<std::size_t>(length - end_len);
@@ -1094,7 +1098,8 @@ inline int find_filter(std::string_view name) {
 
 inline value apply_filter_by_name(render_state& st, std::string_view name, const value& v, arg_pack& args) {
   const int idx = find_filter(name);
-  if (idx < 0) return st.fail("TemplateRuntimeError: No filter named '" + std::string(name) + "' found.");
+  if (idx < 0)
+    return st.fail(std::string("TemplateRuntimeError: No filter named '").append(name) + "' found.");
   return filter_table()[static_cast<std::size_t>(idx)].fn(st, v, args);
 }
 
@@ -1330,7 +1335,7 @@ inline int find_test(std::string_view name) {
 
 inline value apply_test_by_name(render_state& st, std::string_view name, const value& v, arg_pack& args) {
   const int idx = find_test(name);
-  if (idx < 0) return st.fail("TemplateRuntimeError: No test named '" + std::string(name) + "' found.");
+  if (idx < 0) return st.fail(std::string("TemplateRuntimeError: No test named '").append(name) + "' found.");
   return test_table()[static_cast<std::size_t>(idx)].fn(st, v, args);
 }
 
@@ -1411,7 +1416,7 @@ inline value str_method(render_state& st, const value& self, std::string_view na
     } else if (p.is_sequence() && p.seq_kind() == sequence_kind::tuple) {
       for (const auto& x : p.items()) {
         if (!x.is_string())
-          return st.type_error("tuple for " + std::string(name) + " must only contain str, not " +
+          return st.type_error(std::string("tuple for ").append(name) + " must only contain str, not " +
                                std::string(type_name(x)));
         cands.push_back(x.as_string());
       }
@@ -1428,7 +1433,8 @@ inline value str_method(render_state& st, const value& self, std::string_view na
   }
   if (name == "find" || name == "rfind" || name == "index" || name == "rindex" || name == "count") {
     if (!b.bind({"sub", "start", "end"}, 1)) return {};
-    if (!b.get(0)->is_string()) return st.type_error("must be str, not " + std::string(type_name(*b.get(0))));
+    if (!b.get(0)->is_string())
+      return st.type_error(std::string("must be str, not ").append(type_name(*b.get(0))));
     std::int64_t start = 0, end = INT64_MAX;
     if (!b.int_arg(1, 0, start) || !b.int_arg(2, INT64_MAX, end)) return {};
     const std::string_view sub = b.get(0)->as_string();
@@ -1490,8 +1496,8 @@ inline value str_method(render_state& st, const value& self, std::string_view na
     std::size_t i = 0;
     for (const auto& it : items.items()) {
       if (!it.is_string())
-        return st.type_error("sequence item " + std::to_string(i) + ": expected str instance, " +
-                             std::string(type_name(it)) + " found");
+        return st.type_error(std::string("sequence item ").append(std::to_string(i)) +
+                             ": expected str instance, " + std::string(type_name(it)) + " found");
       if (i++ > 0) out.append(s);
       out.append(it.as_string());
       if (out.size() > st.lim.max_string_bytes) return st.fail_limit("joined string too long");
@@ -1530,7 +1536,8 @@ inline value str_method(render_state& st, const value& self, std::string_view na
   }
   if (name == "partition" || name == "rpartition") {
     if (!b.bind({"sep"}, 1)) return {};
-    if (!b.get(0)->is_string()) return st.type_error("must be str, not " + std::string(type_name(*b.get(0))));
+    if (!b.get(0)->is_string())
+      return st.type_error(std::string("must be str, not ").append(type_name(*b.get(0))));
     const std::string_view sep = b.get(0)->as_string();
     if (sep.empty()) return st.fail("ValueError: empty separator");
     const std::size_t f = name == "partition" ? s.find(sep) : s.rfind(sep);
@@ -1543,7 +1550,8 @@ inline value str_method(render_state& st, const value& self, std::string_view na
   }
   if (name == "removeprefix" || name == "removesuffix") {
     if (!b.bind({"affix"}, 1)) return {};
-    if (!b.get(0)->is_string()) return st.type_error("must be str, not " + std::string(type_name(*b.get(0))));
+    if (!b.get(0)->is_string())
+      return st.type_error(std::string("must be str, not ").append(type_name(*b.get(0))));
     const std::string_view x = b.get(0)->as_string();
     if (name == "removeprefix" && s.substr(0, x.size()) == x) return st.str(std::string(s.substr(x.size())));
     if (name == "removesuffix" && !x.empty() && s.size() >= x.size() && s.substr(s.size() - x.size()) == x)
@@ -1605,7 +1613,7 @@ inline value str_method(render_state& st, const value& self, std::string_view na
     return value(true);
   }
   if (name == "format") return str_format(st, s, a);
-  return st.fail("NotImplementedError: str." + std::string(name) +
+  return st.fail(std::string("NotImplementedError: str.").append(name) +
                  "() is not supported by mmllm's Jinja engine");
 }
 
@@ -1632,7 +1640,7 @@ inline value dict_method(render_state& st, const value& self, std::string_view n
     if (!b.bind({"key", "default"}, 1)) return {};
     const value& key = *b.get(0);
     if (key.is_dict() || (key.is_sequence() && key.seq_kind() != sequence_kind::tuple))
-      return st.type_error("unhashable type: '" + std::string(type_name(key)) + "'");
+      return st.type_error(std::string("unhashable type: '").append(type_name(key)) + "'");
     if (const value* v = self.find_key(key)) return *v;
     return b.get_or(1, value());
   }
@@ -1640,7 +1648,7 @@ inline value dict_method(render_state& st, const value& self, std::string_view n
     if (!b.bind({})) return {};
     return self;
   }
-  return st.fail("NotImplementedError: dict." + std::string(name) +
+  return st.fail(std::string("NotImplementedError: dict.").append(name) +
                  "() is not supported by mmllm's Jinja engine");
 }
 
@@ -1672,7 +1680,7 @@ inline value list_method(render_state& st, const value& self, std::string_view n
     if (!b.bind({})) return {};
     return self;
   }
-  return st.fail("NotImplementedError: list." + std::string(name) +
+  return st.fail(std::string("NotImplementedError: list.").append(name) +
                  "() is not supported by mmllm's Jinja engine");
 }
 
@@ -1738,7 +1746,7 @@ inline value call_global(render_state& st, const builtin_function& f, arg_pack& 
       std::array<std::int64_t, 3> v{0, 0, 1};
       for (std::size_t i = 0; i < a.positional.size(); ++i) {
         if (!is_intlike(a.positional[i]))
-          return st.type_error("'" + std::string(type_name(a.positional[i])) +
+          return st.type_error(std::string("'").append(type_name(a.positional[i])) +
                                "' object cannot be interpreted as an integer");
       }
       if (a.positional.size() == 1) {
@@ -1829,7 +1837,7 @@ inline value call_builtin_object(render_state& st, const value& callee, arg_pack
     return value(j->sep);
   }
   if (o->kind != object::type::bound_method)
-    return st.type_error("'" + std::string(o->type_name()) + "' object is not callable");
+    return st.type_error(std::string("'").append(o->type_name()) + "' object is not callable");
   const auto* m = static_cast<const bound_method*>(o);
   const value& self = m->self;
   if (self.is_string()) return str_method(st, self, m->name, a);
@@ -1864,7 +1872,7 @@ inline value call_builtin_object(render_state& st, const value& callee, arg_pack
       return value(false);
     }
   }
-  return st.type_error("'" + std::string(o->type_name()) + "' object is not callable");
+  return st.type_error(std::string("'").append(o->type_name()) + "' object is not callable");
 }
 
 }  // namespace mmllm::jinja::detail

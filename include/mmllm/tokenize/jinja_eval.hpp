@@ -55,7 +55,15 @@ class interpreter {
     depth_guard(render_state& s, std::uint32_t pos) : st(s), ok(true) {
       if (++st.depth > st.lim.max_eval_depth) {
         st.cur_pos = pos;
-        st.fail_limit("evaluation nested deeper than " + std::to_string(st.lim.max_eval_depth) + " levels");
+        st.fail_limit(
+            std::string("evaluation nested deeper than ").append(std::to_string(st.lim.max_eval_depth)) +
+            " levels");
+        ok = false;
+      } else if (st.stack_base != 0 && stack_used(st.stack_base) > st.lim.max_stack_bytes) {
+        st.cur_pos = pos;
+        st.fail_limit(
+            std::string("evaluation needs more than ").append(std::to_string(st.lim.max_stack_bytes)) +
+            " bytes of stack");
         ok = false;
       }
     }
@@ -68,7 +76,8 @@ class interpreter {
   bool emit(std::string& out, std::string_view s) {
     if (!st_.charge_bytes(s.size())) return false;
     if (out.size() + s.size() > st_.lim.max_string_bytes) {
-      st_.fail_limit("rendered text exceeds " + std::to_string(st_.lim.max_string_bytes) + " bytes");
+      st_.fail_limit(std::string("rendered text exceeds ").append(std::to_string(st_.lim.max_string_bytes)) +
+                     " bytes");
       return false;
     }
     out.append(s);
@@ -112,7 +121,7 @@ class interpreter {
           if (st_.failed) return {};
           if (k.is_dict() || (k.is_sequence() && k.seq_kind() != sequence_kind::tuple)) {
             st_.cur_pos = e.items[i]->pos;
-            return st_.type_error("unhashable type: '" + std::string(type_name(k)) + "'");
+            return st_.type_error(std::string("unhashable type: '").append(type_name(k)) + "'");
           }
           value v = eval(*e.items[i + 1], sc);
           if (st_.failed) return {};
@@ -288,7 +297,7 @@ class interpreter {
       if (st_.failed) return false;
       if (!v.is_dict()) {
         st_.cur_pos = ca.star_star->pos;
-        st_.type_error("argument after ** must be a mapping, not " + std::string(type_name(v)));
+        st_.type_error(std::string("argument after ** must be a mapping, not ").append(type_name(v)));
         return false;
       }
       for (const auto& [k, val] : v.entries()) {
@@ -356,7 +365,7 @@ class interpreter {
   value call_value(const value& callee, arg_pack& args) {
     if (callee.is_undefined()) return st_.raise_undefined(callee);
     if (!callee.is_object())
-      return st_.type_error("'" + std::string(type_name(callee)) + "' object is not callable");
+      return st_.type_error(std::string("'").append(type_name(callee)) + "' object is not callable");
     const object* o = callee.as_object();
     if (o->kind == object::type::macro) return call_macro(*static_cast<const macro_object*>(o), args);
     if (o->kind == object::type::loop) {
@@ -365,9 +374,16 @@ class interpreter {
         return st_.type_error("The loop must have the 'recursive' marker to be called recursively.");
       if (args.positional.size() != 1 || !args.keyword.empty())
         return st_.type_error("loop() takes exactly one argument");
+      if (st_.call_depth >= st_.lim.max_call_depth)
+        return st_.fail_limit(std::string("recursive loop calls nested deeper than ")
+                                  .append(std::to_string(st_.lim.max_call_depth)) +
+                              " levels");
+      ++st_.call_depth;
       std::string out;
       const std::uint32_t pos = st_.cur_pos;
-      if (exec_for(*l->for_stmt, l->outer, out, &args.positional[0], l->depth0 + 1) == flow::error) return {};
+      const flow f = exec_for(*l->for_stmt, l->outer, out, &args.positional[0], l->depth0 + 1);
+      --st_.call_depth;
+      if (f == flow::error) return {};
       st_.cur_pos = pos;
       return st_.str(std::move(out));
     }
@@ -377,8 +393,9 @@ class interpreter {
   value call_macro(const macro_object& m, arg_pack& args) {
     const macro_def& d = *m.def;
     if (st_.call_depth >= st_.lim.max_call_depth)
-      return st_.fail_limit("macro calls nested deeper than " + std::to_string(st_.lim.max_call_depth) +
-                            " levels");
+      return st_.fail_limit(
+          std::string("macro calls nested deeper than ").append(std::to_string(st_.lim.max_call_depth)) +
+          " levels");
     struct call_guard {
       render_state& st;
       explicit call_guard(render_state& s) : st(s) { ++st.call_depth; }
@@ -396,7 +413,8 @@ class interpreter {
       } else if (d.catch_varargs) {
         varargs.push_back(args.positional[i]);
       } else {
-        return st_.type_error("macro '" + m.name + "' takes not more than " + std::to_string(np) +
+        return st_.type_error("macro '" + m.name +
+                              std::string("' takes not more than ").append(std::to_string(np)) +
                               " argument(s)");
       }
     }
@@ -465,12 +483,15 @@ class interpreter {
         if (!iterate(st_, v, items)) return false;
         const std::size_t n = items.items().size(), want = t.items.size();
         if (n < want) {
-          st_.fail("ValueError: not enough values to unpack (expected " + std::to_string(want) + ", got " +
-                   std::to_string(n) + ")");
+          st_.fail(
+              std::string("ValueError: not enough values to unpack (expected ").append(std::to_string(want)) +
+              ", got " + std::to_string(n) + ")");
           return false;
         }
         if (n > want) {
-          st_.fail("ValueError: too many values to unpack (expected " + std::to_string(want) + ")");
+          st_.fail(
+              std::string("ValueError: too many values to unpack (expected ").append(std::to_string(want)) +
+              ")");
           return false;
         }
         for (std::size_t i = 0; i < n; ++i)
@@ -495,7 +516,13 @@ class interpreter {
       case stmt_kind::if_: {
         value c = eval(*s.e, sc);
         if (st_.failed) return flow::error;
-        return exec_body(c.truthy() ? s.body : s.else_body, sc, out);
+        if (c.truthy()) return exec_body(s.body, sc, out);
+        for (const auto& [cond, body] : s.elifs) {
+          c = eval(*cond, sc);
+          if (st_.failed) return flow::error;
+          if (c.truthy()) return exec_body(body, sc, out);
+        }
+        return exec_body(s.else_body, sc, out);
       }
       case stmt_kind::for_: return exec_for(s, sc, out, nullptr, 0);
       case stmt_kind::set: {

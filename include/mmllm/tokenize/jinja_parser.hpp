@@ -25,10 +25,12 @@ namespace mmllm::jinja::detail {
 
 class parser {
  public:
-  parser(const std::vector<token>& toks, std::size_t max_nesting) : t_(toks), max_nesting_(max_nesting) {}
+  parser(const std::vector<token>& toks, std::size_t max_nesting, std::size_t max_stack_bytes = 2u << 20)
+      : t_(toks), max_nesting_(max_nesting), max_stack_(max_stack_bytes) {}
 
   /// Parses the whole token stream into `out`; false with `err` on a syntax error.
   bool parse(stmt_list& out, syntax_error& err) {
+    stack_base_ = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
     std::string_view end;
     const bool ok = subparse(out, {}, end);
     if (!ok || failed_) {
@@ -42,6 +44,8 @@ class parser {
   const std::vector<token>& t_;
   std::size_t i_ = 0;
   std::size_t max_nesting_;
+  std::size_t max_stack_;
+  std::uintptr_t stack_base_ = 0;
   std::size_t depth_ = 0;
   int loop_depth_ = 0;
   bool failed_ = false;
@@ -82,7 +86,7 @@ class parser {
       case token_type::string: return "string";
       case token_type::integer: return "integer";
       case token_type::floating: return "float";
-      case token_type::op: return "'" + std::string(op_text(t.op)) + "'";
+      case token_type::op: return std::string("'").append(op_text(t.op)) + "'";
       case token_type::eof: return "end of template";
     }
     return "token";
@@ -100,7 +104,7 @@ class parser {
 
   bool expect_op(op_type o) {
     if (skip_op(o)) return true;
-    fail_here("expected '" + std::string(op_text(o)) + "', got " + describe(cur()));
+    fail_here(std::string("expected '").append(op_text(o)) + std::string("', got ").append(describe(cur())));
     return false;
   }
   bool expect_type(token_type ty, std::string_view what) {
@@ -109,15 +113,15 @@ class parser {
       return true;
     }
     if (cur().type == token_type::eof)
-      fail_here("unexpected end of template, expected " + std::string(what));
+      fail_here(std::string("unexpected end of template, expected ").append(what));
     else
-      fail_here("expected " + std::string(what) + ", got " + describe(cur()));
+      fail_here(std::string("expected ").append(what) + std::string(", got ").append(describe(cur())));
     return false;
   }
   bool expect_block_end() { return expect_type(token_type::block_end, "end of statement block '%}'"); }
   bool expect_name_token(std::string& out) {
     if (cur().type != token_type::name) {
-      fail_here("expected a name, got " + describe(cur()));
+      fail_here(std::string("expected a name, got ").append(describe(cur())));
       return false;
     }
     out = cur().text;
@@ -129,8 +133,19 @@ class parser {
     parser& p;
     bool ok;
     explicit depth_guard(parser& pp) : p(pp), ok(++pp.depth_ <= pp.max_nesting_) {
-      if (!ok)
-        p.fail_here("template nesting exceeds the limit of " + std::to_string(p.max_nesting_) + " levels");
+      if (!ok) {
+        p.fail_here(
+            std::string("template nesting exceeds the limit of ").append(std::to_string(p.max_nesting_)) +
+            " levels");
+      } else {
+        const auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+        const std::uintptr_t used = p.stack_base_ > here ? p.stack_base_ - here : here - p.stack_base_;
+        if (used > p.max_stack_) {
+          ok = false;
+          p.fail_here(std::string("template nesting needs more than ").append(std::to_string(p.max_stack_)) +
+                      " bytes of stack");
+        }
+      }
     }
     ~depth_guard() { --p.depth_; }
     depth_guard(const depth_guard&) = delete;
@@ -144,6 +159,29 @@ class parser {
     return e;
   }
 
+  /// Sets the height of a finished node; chains like a+b+c+... or x|f|f|... grow the tree
+  /// without nesting in the source, so height is limited separately (null when too deep).
+  expr_ptr finish(expr_ptr e) {
+    if (!e) return e;
+    std::uint32_t h = 0;
+    auto upd = [&](const expr_ptr& c) {
+      if (c && c->height > h) h = c->height;
+    };
+    upd(e->a);
+    upd(e->b);
+    upd(e->c);
+    for (const auto& x : e->items) upd(x);
+    for (const auto& x : e->args.positional) upd(x);
+    for (const auto& x : e->args.keyword) upd(x.second);
+    upd(e->args.star);
+    upd(e->args.star_star);
+    e->height = h + 1;
+    if (e->height > max_nesting_)
+      return fail(e->pos, std::string("expression nested deeper than ").append(std::to_string(max_nesting_)) +
+                              " levels");
+    return e;
+  }
+
   // --- template structure ------------------------------------------------------------------
   std::string eof_message(std::initializer_list<std::string_view> end_tags) const {
     std::string m = "unexpected end of template.";
@@ -153,7 +191,7 @@ class parser {
       for (auto e : end_tags) {
         if (!first) m += " or ";
         first = false;
-        m += "'" + std::string(e) + "'";
+        m += std::string("'").append(e) + "'";
       }
       m += ".";
     }
@@ -212,7 +250,7 @@ class parser {
         if (!expect_block_end()) return false;
         continue;
       }
-      fail_here("unexpected " + describe(tk));
+      fail_here(std::string("unexpected ").append(describe(tk)));
       return false;
     }
     return false;
@@ -284,24 +322,21 @@ class parser {
   stmt_ptr parse_if() {
     auto root = new_stmt(stmt_kind::if_, cur().pos);
     next();
-    stmt* node = root.get();
-    while (true) {
-      node->e = parse_tuple(false, {}, false, false);
-      if (!node->e) return nullptr;
-      std::string_view found;
-      if (!parse_body(node->body, {"elif", "else", "endif"}, found)) return nullptr;
-      if (found == "elif") {
-        auto elif = new_stmt(stmt_kind::if_, t_[i_ - 1].pos);
-        stmt* raw = elif.get();
-        node->else_body.push_back(std::move(elif));
-        node = raw;
-        continue;
-      }
-      if (found == "else") {
-        std::string_view f2;
-        if (!parse_body(node->else_body, {"endif"}, f2)) return nullptr;
-      }
-      break;
+    root->e = parse_tuple(false, {}, false, false);
+    if (!root->e) return nullptr;
+    std::string_view found;
+    if (!parse_body(root->body, {"elif", "else", "endif"}, found)) return nullptr;
+    // elif branches are kept flat (a long elif chain must not nest the tree)
+    while (found == "elif") {
+      expr_ptr cond = parse_tuple(false, {}, false, false);
+      if (!cond) return nullptr;
+      stmt_list body;
+      if (!parse_body(body, {"elif", "else", "endif"}, found)) return nullptr;
+      root->elifs.emplace_back(std::move(cond), std::move(body));
+    }
+    if (found == "else") {
+      std::string_view f2;
+      if (!parse_body(root->else_body, {"endif"}, f2)) return nullptr;
     }
     return root;
   }
@@ -310,7 +345,7 @@ class parser {
     auto s = new_stmt(stmt_kind::for_, cur().pos);
     next();
     if (!parse_assign_target(s->target, true, false, {"in"})) return nullptr;
-    if (!skip_name("in")) return fail_here("expected 'in', got " + describe(cur()));
+    if (!skip_name("in")) return fail_here(std::string("expected 'in', got ").append(describe(cur())));
     s->e = parse_tuple(false, {"recursive"}, false, false);
     if (!s->e) return nullptr;
     if (skip_name("if")) {
@@ -390,6 +425,10 @@ class parser {
       collect_names(s->cond.get(), out);
       collect_names(s->body, out);
       collect_names(s->else_body, out);
+      for (const auto& [c, b] : s->elifs) {
+        collect_names(c.get(), out);
+        collect_names(b, out);
+      }
       for (const auto& w : s->with_vars) collect_names(w.second.get(), out);
       if (s->macro) {
         for (const auto& d : s->macro->defaults) collect_names(d.get(), out);
@@ -572,11 +611,12 @@ class parser {
     }
     if (!is_tuple) {
       if (!args.empty()) return std::move(args[0]);
-      if (!explicit_parens) return fail_here("expected an expression, got " + describe(cur()));
+      if (!explicit_parens)
+        return fail_here(std::string("expected an expression, got ").append(describe(cur())));
     }
     auto t = make(expr_kind::tuple, pos);
     t->items = std::move(args);
-    return t;
+    return finish(std::move(t));
   }
 
   expr_ptr parse_expression(bool with_condexpr) { return with_condexpr ? parse_condexpr() : parse_or(); }
@@ -599,7 +639,8 @@ class parser {
       c->a = std::move(e1);
       c->b = std::move(e2);
       c->c = std::move(e3);
-      e1 = std::move(c);
+      e1 = finish(std::move(c));
+      if (!e1) return nullptr;
     }
     return e1;
   }
@@ -615,7 +656,8 @@ class parser {
       auto n = make(expr_kind::or_, pos);
       n->a = std::move(left);
       n->b = std::move(right);
-      left = std::move(n);
+      left = finish(std::move(n));
+      if (!left) return nullptr;
     }
     return left;
   }
@@ -631,7 +673,8 @@ class parser {
       auto n = make(expr_kind::and_, pos);
       n->a = std::move(left);
       n->b = std::move(right);
-      left = std::move(n);
+      left = finish(std::move(n));
+      if (!left) return nullptr;
     }
     return left;
   }
@@ -646,7 +689,7 @@ class parser {
       if (!inner) return nullptr;
       auto n = make(expr_kind::not_, pos);
       n->a = std::move(inner);
-      return n;
+      return finish(std::move(n));
     }
     return parse_compare();
   }
@@ -688,7 +731,7 @@ class parser {
       node->cmp.push_back(op);
       node->items.push_back(std::move(rhs));
     }
-    return node ? std::move(node) : std::move(first);
+    return node ? finish(std::move(node)) : std::move(first);
   }
 
   expr_ptr binary(binary_op op, std::uint32_t pos, expr_ptr l, expr_ptr r) {
@@ -696,7 +739,7 @@ class parser {
     n->bop = op;
     n->a = std::move(l);
     n->b = std::move(r);
-    return n;
+    return finish(std::move(n));
   }
 
   expr_ptr parse_math1() {
@@ -709,6 +752,7 @@ class parser {
       expr_ptr right = parse_concat();
       if (!right) return nullptr;
       left = binary(op, pos, std::move(left), std::move(right));
+      if (!left) return nullptr;
     }
     return left;
   }
@@ -725,7 +769,7 @@ class parser {
       if (!e) return nullptr;
       n->items.push_back(std::move(e));
     }
-    return n;
+    return finish(std::move(n));
   }
 
   expr_ptr parse_math2() {
@@ -741,6 +785,7 @@ class parser {
       expr_ptr right = parse_pow();
       if (!right) return nullptr;
       left = binary(op, pos, std::move(left), std::move(right));
+      if (!left) return nullptr;
     }
     return left;
   }
@@ -754,6 +799,7 @@ class parser {
       expr_ptr right = parse_unary(true);
       if (!right) return nullptr;
       left = binary(binary_op::pow, pos, std::move(left), std::move(right));
+      if (!left) return nullptr;
     }
     return left;
   }
@@ -770,6 +816,8 @@ class parser {
       if (!inner) return nullptr;
       node = make(neg ? expr_kind::neg : expr_kind::pos, pos);
       node->a = std::move(inner);
+      node = finish(std::move(node));
+      if (!node) return nullptr;
     } else {
       node = parse_primary();
       if (!node) return nullptr;
@@ -837,7 +885,7 @@ class parser {
       default: break;
     }
     if (tk.type == token_type::eof) return fail_here("unexpected end of template");
-    return fail_here("unexpected " + describe(tk));
+    return fail_here(std::string("unexpected ").append(describe(tk)));
   }
 
   expr_ptr parse_list() {
@@ -851,7 +899,7 @@ class parser {
       e->items.push_back(std::move(it));
     }
     if (!expect_op(op_type::rbracket)) return nullptr;
-    return e;
+    return finish(std::move(e));
   }
 
   expr_ptr parse_dict() {
@@ -869,7 +917,7 @@ class parser {
       e->items.push_back(std::move(v));
     }
     if (!expect_op(op_type::rbrace)) return nullptr;
-    return e;
+    return finish(std::move(e));
   }
 
   expr_ptr parse_postfix(expr_ptr node) {
@@ -909,7 +957,7 @@ class parser {
         e->a = std::move(node);
         e->name = at.text;
         next();
-        return e;
+        return finish(std::move(e));
       }
       if (at.type == token_type::integer) {
         auto e = make(expr_kind::getitem, pos);
@@ -917,7 +965,7 @@ class parser {
         e->b = make(expr_kind::literal, at.pos);
         e->b->lit = value(at.ival);
         next();
-        return e;
+        return finish(std::move(e));
       }
       return fail_here("expected name or number after '.'");
     }
@@ -934,7 +982,7 @@ class parser {
     if (args.size() == 1 && args[0]->kind == expr_kind::slice) {
       args[0]->a = std::move(node);
       args[0]->pos = pos;
-      return std::move(args[0]);
+      return finish(std::move(args[0]));
     }
     auto e = make(expr_kind::getitem, pos);
     e->a = std::move(node);
@@ -946,8 +994,10 @@ class parser {
           return fail(a->pos, "slices inside tuple subscripts are not supported");
       e->b = make(expr_kind::tuple, pos);
       e->b->items = std::move(args);
+      e->b = finish(std::move(e->b));
+      if (!e->b) return nullptr;
     }
-    return e;
+    return finish(std::move(e));
   }
 
   expr_ptr parse_subscribed() {
@@ -1036,7 +1086,7 @@ class parser {
     auto e = make(expr_kind::call, cur().pos);
     e->a = std::move(node);
     if (!parse_call_args(e->args)) return nullptr;
-    return e;
+    return finish(std::move(e));
   }
 
   expr_ptr parse_filter(expr_ptr node, bool start_inline) {
@@ -1053,7 +1103,8 @@ class parser {
       }
       if (is_op(op_type::lparen) && !parse_call_args(e->args)) return nullptr;
       e->a = std::move(node);
-      node = std::move(e);
+      node = finish(std::move(e));
+      if (!node) return nullptr;
     }
     return node;
   }
@@ -1088,10 +1139,11 @@ class parser {
       }
     }
     e->a = std::move(node);
-    if (!negated) return e;
+    e = finish(std::move(e));
+    if (!e || !negated) return e;
     auto n = make(expr_kind::not_, pos);
     n->a = std::move(e);
-    return n;
+    return finish(std::move(n));
   }
 };
 

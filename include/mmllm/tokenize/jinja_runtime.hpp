@@ -33,7 +33,23 @@ struct limits {
   std::size_t max_items = 1u << 20;              ///< elements of any one list or dict built
   std::uint64_t max_total_bytes = 512ull << 20;  ///< bytes of all strings built (work bound)
   std::size_t max_value_depth = 256;             ///< nesting of lists / dicts
+  /// Stack the parser / evaluator may use below its entry point (a safety net beneath the
+  /// depth limits, whose cost per level depends on the build); lower it when rendering on
+  /// threads with small stacks.
+  std::size_t max_stack_bytes = 2u << 20;
 };
+
+namespace detail {
+/// Address of the calling function's frame, for measuring stack use.
+inline std::uintptr_t stack_position() noexcept {
+  return reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+}
+/// Bytes of stack used between `base` and the caller's frame (either growth direction).
+inline std::size_t stack_used(std::uintptr_t base) noexcept {
+  const std::uintptr_t here = stack_position();
+  return base > here ? base - here : here - base;
+}
+}  // namespace detail
 
 /// A calendar time for strftime_now (local time, no time zone).
 struct date_time {
@@ -70,8 +86,9 @@ struct render_state {
   std::uint64_t bytes = 0;
   std::size_t depth = 0;
   std::size_t call_depth = 0;
-  work_budget budget;  ///< deep comparisons
-  format_guard guard;  ///< repr / json / str of containers
+  std::uintptr_t stack_base = 0;  ///< frame address where rendering started
+  work_budget budget;             ///< deep comparisons
+  format_guard guard;             ///< repr / json / str of containers
   std::vector<std::unique_ptr<object>> arena;
 
   /// Records the first error ("TypeError: ...") at `pos`; returns None for convenience.
@@ -88,14 +105,15 @@ struct render_state {
     if (!failed) err_is_limit = true;
     return fail("ResourceLimit: " + what);
   }
-  value type_error(std::string msg) { return fail("TypeError: " + std::move(msg)); }
+  value type_error(std::string msg) { return fail(std::string("TypeError: ").append(std::move(msg))); }
   /// Raises the error an undefined value stands for.
   value raise_undefined(const value& u) { return fail(u.undefined_reason()); }
 
   bool step(std::uint64_t n = 1) {
     steps += n;
     if (steps > lim.max_steps) {
-      fail_limit("the template ran more than " + std::to_string(lim.max_steps) + " evaluation steps");
+      fail_limit(std::string("the template ran more than ").append(std::to_string(lim.max_steps)) +
+                 " evaluation steps");
       return false;
     }
     return true;
@@ -103,20 +121,21 @@ struct render_state {
   /// Accounts for building a string of `n` bytes.
   bool charge_bytes(std::size_t n) {
     if (n > lim.max_string_bytes) {
-      fail_limit("a string of " + std::to_string(n) + " bytes exceeds the limit of " +
+      fail_limit(std::string("a string of ").append(std::to_string(n)) + " bytes exceeds the limit of " +
                  std::to_string(lim.max_string_bytes));
       return false;
     }
     bytes += n;
     if (bytes > lim.max_total_bytes) {
-      fail_limit("the template built more than " + std::to_string(lim.max_total_bytes) + " bytes of text");
+      fail_limit(std::string("the template built more than ").append(std::to_string(lim.max_total_bytes)) +
+                 " bytes of text");
       return false;
     }
     return true;
   }
   bool check_items(std::size_t n) {
     if (n > lim.max_items) {
-      fail_limit("a list of " + std::to_string(n) + " items exceeds the limit of " +
+      fail_limit(std::string("a list of ").append(std::to_string(n)) + " items exceeds the limit of " +
                  std::to_string(lim.max_items));
       return false;
     }
@@ -124,7 +143,8 @@ struct render_state {
   }
   bool check_depth(const value& v) {
     if (v.depth() > lim.max_value_depth) {
-      fail_limit("values nested deeper than " + std::to_string(lim.max_value_depth) + " levels");
+      fail_limit(std::string("values nested deeper than ").append(std::to_string(lim.max_value_depth)) +
+                 " levels");
       return false;
     }
     return true;
@@ -188,7 +208,7 @@ struct builtin_function final : object {
   std::string_view name;
   builtin_function(builtin_id i, std::string_view n) : object(type::builtin), id(i), name(n) {}
   [[nodiscard]] std::string_view type_name() const override { return "function"; }
-  [[nodiscard]] std::string describe() const override { return "<function " + std::string(name) + ">"; }
+  [[nodiscard]] std::string describe() const override { return std::string("<function ").append(name) + ">"; }
 };
 
 /// `obj.method` taken without calling it right away.
@@ -198,7 +218,7 @@ struct bound_method final : object {
   bound_method(value s, std::string n) : object(type::bound_method), self(std::move(s)), name(std::move(n)) {}
   [[nodiscard]] std::string_view type_name() const override { return "builtin_function_or_method"; }
   [[nodiscard]] std::string describe() const override {
-    return "<built-in method " + name + " of " + std::string(detail::type_name(self)) + " object>";
+    return "<built-in method " + name + std::string(" of ").append(detail::type_name(self)) + " object>";
   }
 };
 
@@ -275,7 +295,8 @@ struct loop_object final : object {
   [[nodiscard]] std::size_t length() const { return items.items().size(); }
   [[nodiscard]] std::string_view type_name() const override { return "LoopContext"; }
   [[nodiscard]] std::string describe() const override {
-    return "<LoopContext " + std::to_string(index0 + 1) + "/" + std::to_string(length()) + ">";
+    return std::string("<LoopContext ").append(std::to_string(index0 + 1)) +
+           std::string("/").append(std::to_string(length())) + ">";
   }
 };
 
@@ -325,7 +346,7 @@ inline value undefined_attr(const value& obj, std::string_view name) {
   return value::undefined(std::move(m));
 }
 inline value undefined_element(render_state& st, const value& obj, const value& key) {
-  std::string m = "UndefinedError: " + object_type_repr(obj) + " has no element ";
+  std::string m = std::string("UndefinedError: ").append(object_type_repr(obj)) + " has no element ";
   append_repr(m, key, st.guard);
   st.guard.failed = false;
   return value::undefined(std::move(m));
@@ -421,7 +442,7 @@ inline bool length_of(render_state& st, const value& v, std::int64_t& n) {
     case value_kind::dict: n = static_cast<std::int64_t>(v.entries().size()); return true;
     default: break;
   }
-  st.type_error("object of type '" + std::string(type_name(v)) + "' has no len()");
+  st.type_error(std::string("object of type '").append(type_name(v)) + "' has no len()");
   return false;
 }
 
@@ -632,8 +653,8 @@ inline value get_slice(render_state& st, const value& obj, const value& a, const
 // --- arithmetic -----------------------------------------------------------------------------------
 
 inline value unsupported_operands(render_state& st, std::string_view op, const value& a, const value& b) {
-  return st.type_error("unsupported operand type(s) for " + std::string(op) + ": '" +
-                       std::string(type_name(a)) + "' and '" + std::string(type_name(b)) + "'");
+  return st.type_error(std::string("unsupported operand type(s) for ").append(op) + ": '" +
+                       std::string(type_name(a)) + std::string("' and '").append(type_name(b)) + "'");
 }
 
 inline bool is_intlike(const value& v) { return v.is_int() || v.is_bool(); }
@@ -668,12 +689,12 @@ inline value op_add(render_state& st, const value& a, const value& b) {
     return value(std::move(s));
   }
   if (a.is_string())
-    return st.type_error("can only concatenate str (not \"" + std::string(type_name(b)) + "\") to str");
+    return st.type_error(std::string("can only concatenate str (not \"").append(type_name(b)) + "\") to str");
   if (a.is_sequence() && (a.seq_kind() == sequence_kind::list || a.seq_kind() == sequence_kind::tuple)) {
     const std::string_view an = type_name(a);
     if (!b.is_sequence() || b.seq_kind() != a.seq_kind())
-      return st.type_error("can only concatenate " + std::string(an) + " (not \"" +
-                           std::string(type_name(b)) + "\") to " + std::string(an));
+      return st.type_error(std::string("can only concatenate ").append(an) + " (not \"" +
+                           std::string(type_name(b)) + std::string("\") to ").append(an));
     std::vector<value> items;
     if (!st.check_items(a.items().size() + b.items().size())) return {};
     items.reserve(a.items().size() + b.items().size());
@@ -705,7 +726,7 @@ inline value repeat(render_state& st, const value& seq, std::int64_t n) {
     const std::string_view s = seq.as_string();
     const auto un = static_cast<std::uint64_t>(n);
     if (!s.empty() && un > st.lim.max_string_bytes / s.size() + 1)
-      return st.fail_limit("repeating a string " + std::to_string(n) +
+      return st.fail_limit(std::string("repeating a string ").append(std::to_string(n)) +
                            " times exceeds the string size limit");
     if (!st.charge_bytes(s.size() * static_cast<std::size_t>(un))) return {};
     std::string out;
@@ -716,7 +737,8 @@ inline value repeat(render_state& st, const value& seq, std::int64_t n) {
   const auto& items = seq.items();
   const auto un = static_cast<std::uint64_t>(n);
   if (!items.empty() && un > st.lim.max_items / items.size() + 1)
-    return st.fail_limit("repeating a list " + std::to_string(n) + " times exceeds the item limit");
+    return st.fail_limit(std::string("repeating a list ").append(std::to_string(n)) +
+                         " times exceeds the item limit");
   std::vector<value> out;
   if (!st.check_items(items.size() * static_cast<std::size_t>(un))) return {};
   if (!st.step(items.size() * un)) return {};
@@ -745,7 +767,8 @@ inline value op_mul(render_state& st, const value& a, const value& b) {
     const value& seq = repeatable(a) ? a : b;
     const value& n = repeatable(a) ? b : a;
     if (!is_intlike(n))
-      return st.type_error("can't multiply sequence by non-int of type '" + std::string(type_name(n)) + "'");
+      return st.type_error(std::string("can't multiply sequence by non-int of type '").append(type_name(n)) +
+                           "'");
     return repeat(st, seq, n.as_int());
   }
   return unsupported_operands(st, "*", a, b);
@@ -826,14 +849,14 @@ inline value op_neg(render_state& st, const value& a) {
     return value(-a.as_int());
   }
   if (a.is_float()) return value(-a.as_double());
-  return st.type_error("bad operand type for unary -: '" + std::string(type_name(a)) + "'");
+  return st.type_error(std::string("bad operand type for unary -: '").append(type_name(a)) + "'");
 }
 
 inline value op_pos(render_state& st, const value& a) {
   if (a.is_undefined()) return st.raise_undefined(a);
   if (is_intlike(a)) return value(a.as_int());
   if (a.is_float()) return a;
-  return st.type_error("bad operand type for unary +: '" + std::string(type_name(a)) + "'");
+  return st.type_error(std::string("bad operand type for unary +: '").append(type_name(a)) + "'");
 }
 
 // --- comparisons ------------------------------------------------------------------------------------
@@ -886,8 +909,9 @@ inline bool compare_order(render_state& st, const value& a, const value& b, int&
     out = x.size() < y.size() ? -1 : x.size() > y.size() ? 1 : 0;
     return true;
   }
-  st.type_error("'" + std::string(op) + "' not supported between instances of '" + std::string(type_name(a)) +
-                "' and '" + std::string(type_name(b)) + "'");
+  st.type_error(std::string("'").append(op) +
+                std::string("' not supported between instances of '").append(type_name(a)) +
+                std::string("' and '").append(type_name(b)) + "'");
   return false;
 }
 
@@ -897,7 +921,8 @@ inline bool contains(render_state& st, const value& container, const value& need
     case value_kind::undefined: out = false; return true;
     case value_kind::string:
       if (!needle.is_string()) {
-        st.type_error("'in <string>' requires string as left operand, not " + std::string(type_name(needle)));
+        st.type_error(
+            std::string("'in <string>' requires string as left operand, not ").append(type_name(needle)));
         return false;
       }
       out = container.as_string().find(needle.as_string()) != std::string_view::npos;
@@ -914,7 +939,7 @@ inline bool contains(render_state& st, const value& container, const value& need
       return st.budget_ok();
     case value_kind::dict:
       if (needle.is_sequence() && needle.seq_kind() != sequence_kind::tuple) {
-        st.type_error("unhashable type: '" + std::string(type_name(needle)) + "'");
+        st.type_error(std::string("unhashable type: '").append(type_name(needle)) + "'");
         return false;
       }
       if (needle.is_dict()) {
@@ -926,7 +951,7 @@ inline bool contains(render_state& st, const value& container, const value& need
       return true;
     default: break;
   }
-  st.type_error("argument of type '" + std::string(type_name(container)) + "' is not iterable");
+  st.type_error(std::string("argument of type '").append(type_name(container)) + "' is not iterable");
   return false;
 }
 

@@ -425,7 +425,7 @@ inline bool apply_format_spec(render_state& st, const value& v, std::string_view
                               std::string& out) {
   format_spec f;
   if (!parse_format_spec(spec_text, f)) {
-    st.fail("ValueError: Invalid format specifier '" + std::string(spec_text) + "'");
+    st.fail(std::string("ValueError: Invalid format specifier '").append(spec_text) + "'");
     return false;
   }
   std::string body;
@@ -433,7 +433,7 @@ inline bool apply_format_spec(render_state& st, const value& v, std::string_view
   bool numeric = false;
   if (v.is_string() || (!v.is_number() && f.type == 0) || (v.is_bool() && f.type == 0)) {
     if (f.type != 0 && f.type != 's') {
-      st.fail("ValueError: Unknown format code '" + std::string(1, f.type) + "' for object of type '" +
+      st.fail(std::string("ValueError: Unknown format code '").append(1, f.type) + "' for object of type '" +
               std::string(type_name(v)) + "'");
       return false;
     }
@@ -472,7 +472,7 @@ inline bool apply_format_spec(render_state& st, const value& v, std::string_view
     } else {
       if (t != 0 && t != 'e' && t != 'E' && t != 'f' && t != 'F' && t != 'g' && t != 'G' && t != '%' &&
           t != 'n') {
-        st.fail("ValueError: Unknown format code '" + std::string(1, t) + "' for object of type '" +
+        st.fail(std::string("ValueError: Unknown format code '").append(1, t) + "' for object of type '" +
                 std::string(type_name(v)) + "'");
         return false;
       }
@@ -688,7 +688,8 @@ inline value percent_format(render_state& st, const value& fmt, const value& arg
       case 'F':
       case 'g':
       case 'G': {
-        if (!arg.is_number()) return st.type_error("must be real number, not " + std::string(type_name(arg)));
+        if (!arg.is_number())
+          return st.type_error(std::string("must be real number, not ").append(type_name(arg)));
         double x = arg.as_double();
         const bool neg = std::signbit(x) && !std::isnan(x);
         if (neg) x = -x;
@@ -784,7 +785,7 @@ inline value str_format(render_state& st, std::string_view f, const arg_pack& ar
         return st.fail(
             "ValueError: cannot switch from manual field specification to automatic field numbering");
       if (auto_index >= args.positional.size()) {
-        return st.fail("IndexError: Replacement index " + std::to_string(auto_index) +
+        return st.fail(std::string("IndexError: Replacement index ").append(std::to_string(auto_index)) +
                        " out of range for positional args tuple");
       }
       v = args.positional[auto_index++];
@@ -792,7 +793,7 @@ inline value str_format(render_state& st, std::string_view f, const arg_pack& ar
       manual = true;
       auto idx = parse_py_int(head);
       if (!idx || *idx < 0 || static_cast<std::size_t>(*idx) >= args.positional.size())
-        return st.fail("IndexError: Replacement index " + std::string(head) +
+        return st.fail(std::string("IndexError: Replacement index ").append(head) +
                        " out of range for positional args tuple");
       v = args.positional[static_cast<std::size_t>(*idx)];
     } else {
@@ -830,7 +831,7 @@ inline value str_format(render_state& st, std::string_view f, const arg_pack& ar
     } else if (conv == "s") {
       v = to_str_value(st, v);
     } else if (!conv.empty()) {
-      return st.fail("ValueError: Unknown conversion specifier " + std::string(conv));
+      return st.fail(std::string("ValueError: Unknown conversion specifier ").append(conv));
     }
     if (st.failed) return {};
     if (!apply_format_spec(st, v, spec, out)) return {};

@@ -41,6 +41,7 @@ struct parse_options {
   bool lstrip_blocks = true;
   bool keep_trailing_newline = false;
   std::size_t max_nesting = limits{}.max_nesting;
+  std::size_t max_stack_bytes = limits{}.max_stack_bytes;  ///< see limits::max_stack_bytes
 };
 
 /// Per-render settings.
@@ -118,6 +119,8 @@ inline bool resolve_builtins(stmt_list& body, syntax_error& err) {
   for (auto& s : body) {
     if (!resolve_builtins(s->e.get(), err) || !resolve_builtins(s->cond.get(), err)) return false;
     if (!resolve_builtins(s->body, err) || !resolve_builtins(s->else_body, err)) return false;
+    for (auto& [c, b] : s->elifs)
+      if (!resolve_builtins(c.get(), err) || !resolve_builtins(b, err)) return false;
     for (auto& w : s->with_vars)
       if (!resolve_builtins(w.second.get(), err)) return false;
     if (s->macro) {
@@ -148,7 +151,7 @@ class jinja_template {
     detail::lexer lx(prog->source.source(), lo);
     if (!lx.run(tokens, err))
       return make_error(errc::malformed, detail::located(*prog, err.pos, "syntax error: " + err.message));
-    detail::parser ps(tokens, opt.max_nesting);
+    detail::parser ps(tokens, opt.max_nesting, opt.max_stack_bytes);
     if (!ps.parse(prog->body, err))
       return make_error(errc::malformed, detail::located(*prog, err.pos, "syntax error: " + err.message));
     if (!detail::resolve_builtins(prog->body, err))
@@ -162,6 +165,7 @@ class jinja_template {
   [[nodiscard]] result<std::string> render(const variables& vars, const render_options& opt = {}) const {
     if (!prog_) return make_error(errc::invalid_argument, "jinja: render() on an empty template");
     detail::render_state st(opt.limits);
+    st.stack_base = detail::stack_position();
     st.now = opt.now ? *opt.now : local_now();
     auto ctx = std::make_shared<detail::scope>();
     for (const auto& [k, v] : vars) {

@@ -556,7 +556,7 @@ inline bool append_json(std::string& out, const value& v, const json_format& f, 
     case value_kind::sequence: {
       const auto k = v.seq_kind();
       if (k != sequence_kind::list && k != sequence_kind::tuple) {
-        error = "Object of type " + std::string(type_name(v)) + " is not JSON serializable";
+        error = std::string("Object of type ").append(type_name(v)) + " is not JSON serializable";
         return false;
       }
       if (v.items().empty()) {
@@ -586,8 +586,8 @@ inline bool append_json(std::string& out, const value& v, const json_format& f, 
       if (f.sort_keys) {
         for (const auto* e : order)
           if (!e->first.is_string()) {
-            error =
-                "'<' not supported between instances of '" + std::string(type_name(e->first)) + "' and 'str'";
+            error = std::string("'<' not supported between instances of '").append(type_name(e->first)) +
+                    "' and 'str'";
             return false;
           }
         std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
@@ -618,7 +618,7 @@ inline bool append_json(std::string& out, const value& v, const json_format& f, 
           case value_kind::boolean: out += key.as_bool() ? "\"true\"" : "\"false\""; break;
           case value_kind::none: out += "\"null\""; break;
           default:
-            error = "keys must be str, int, float, bool or None, not " + std::string(type_name(key));
+            error = std::string("keys must be str, int, float, bool or None, not ").append(type_name(key));
             return false;
         }
         out += f.key_separator;
@@ -629,7 +629,7 @@ inline bool append_json(std::string& out, const value& v, const json_format& f, 
       break;
     }
     default:
-      error = "Object of type " + std::string(type_name(v)) + " is not JSON serializable";
+      error = std::string("Object of type ").append(type_name(v)) + " is not JSON serializable";
       return false;
   }
   return g.check(out);
