@@ -15,19 +15,24 @@
 //   K::tile(n, w, w_stride, nr, a, a_stride, nc, out, ldo);
 //       // out[r*ldo + c] = Σ_k W[r][k]·A[c][k], r < nr ≤ max_rows, c < nc ≤ max_cols;
 //       // n: elements per row (a multiple of Q::block_size); w / a: first weight / activation
-//       // row (blocks of Q::block / Q::activation::block, any alignment); strides in bytes.
+//       // row (blocks of Q::block / Q::activation::block, aligned to the block's alignof — 2
+//       // or 4 bytes — and otherwise at any address); strides in bytes.
+//       // Kernels prefetch the rows two tiles below (w + 2·nr·w_stride …): walk the weight
+//       // rows downwards tile by tile within a thread to stream them from memory.
 //   quantize_activation<Q::activation, I>::row(x, y, n);   // n a multiple of the block size
 //
 // Levels and variants: `isa` (generic, avx2, avx512) comes from cpu_features::best();
-// `isa_ext` refines avx512 with AVX512-VNNI (int8 formats: vpdpbusd) and AVX512-BF16 (bf16:
-// vdpbf16ps) and comes from best_ext(level, cpu). `visit_kernel_level(cpu, f)` turns both
+// `isa_ext` refines avx512 with AVX512-VNNI (the 32-value block formats: vpdpbusd) and
+// AVX512-BF16 (bf16 weights: vdpbf16ps) and comes from best_ext(level, cpu). `visit_kernel_level(cpu, f)` turns both
 // into compile-time constants. A (level, variant) without its own kernel for a format
 // inherits the next weaker one, so every combination is valid; formats whose weights ggml
 // never dots (q8_1, q8_K) use the scalar reference at every level. Results differ between
-// levels only by float summation order (≲1e-6 relative), never in the integer parts.
+// levels only by float summation order (≲1e-6 of Σ|w·a|), never in the integer parts.
 //
-// History: the first version had `quant_dot<Q, I>`; the defaulted third parameter
-// (`isa_ext E = isa_ext::none`) keeps that spelling valid.
+// Changes to the first version of this interface: the third parameter `isa_ext E`
+// (defaulted, so `quant_dot<Q, I>` still names the plain level), the alignment requirement
+// and the prefetching described above; tile(), max_rows / max_cols and
+// quantize_activation<A, I>::row are unchanged.
 //
 // This header includes every level (quant_dot_generic.hpp, quant_dot_avx2.hpp,
 // quant_dot_avx512.hpp); include it rather than those, so all translation units see the
