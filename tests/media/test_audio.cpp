@@ -346,6 +346,76 @@ TEST_CASE("test-2.mp3 (44.1 kHz) decodes and resamples to 16 kHz; MP3/FLAC trunc
   std::vector<std::uint8_t> head(jfk.begin(), jfk.begin() + 8);
   CHECK_FALSE(media::decode_audio(head));
 }
+namespace {
+/// A growable in-memory file for libsndfile's virtual I/O (writing).
+struct mem_file {
+  std::vector<std::uint8_t> data;
+  sf_count_t pos = 0;
+};
+std::vector<std::uint8_t> encode_with_sndfile(const std::vector<float>& mono, int rate, int format) {
+  mem_file f;
+  SF_VIRTUAL_IO io{};
+  io.get_filelen = [](void* u) { return sf_count_t(static_cast<mem_file*>(u)->data.size()); };
+  io.seek = [](sf_count_t off, int whence, void* u) {
+    auto* m = static_cast<mem_file*>(u);
+    const sf_count_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? m->pos : sf_count_t(m->data.size());
+    m->pos = base + off;
+    return m->pos;
+  };
+  io.read = [](void* ptr, sf_count_t n, void* u) {
+    auto* m = static_cast<mem_file*>(u);
+    const sf_count_t k =
+        std::max<sf_count_t>(0, std::min<sf_count_t>(n, sf_count_t(m->data.size()) - m->pos));
+    std::memcpy(ptr, m->data.data() + m->pos, std::size_t(k));
+    m->pos += k;
+    return k;
+  };
+  io.write = [](const void* ptr, sf_count_t n, void* u) {
+    auto* m = static_cast<mem_file*>(u);
+    if (m->data.size() < std::size_t(m->pos + n)) m->data.resize(std::size_t(m->pos + n));
+    std::memcpy(m->data.data() + m->pos, ptr, std::size_t(n));
+    m->pos += n;
+    return n;
+  };
+  io.tell = [](void* u) { return static_cast<mem_file*>(u)->pos; };
+  SF_INFO info{};
+  info.samplerate = rate;
+  info.channels = 1;
+  info.format = format;
+  SNDFILE* sf = sf_open_virtual(&io, SFM_WRITE, &info, &f);
+  REQUIRE(sf != nullptr);
+  // 16-bit formats get the exact int16 values (libsndfile scales floats by 32767 on writing)
+  std::vector<short> pcm16(mono.size());
+  for (std::size_t i = 0; i < mono.size(); ++i)
+    pcm16[i] = static_cast<short>(std::lround(mono[i] * 32768.0f));
+  REQUIRE(sf_writef_short(sf, pcm16.data(), sf_count_t(pcm16.size())) == sf_count_t(pcm16.size()));
+  sf_close(sf);
+  return f.data;
+}
+}  // namespace
+
+TEST_CASE("FLAC (lossless) and Ogg Vorbis through libsndfile") {
+  const auto wav = jfk_reference();
+  const auto flac = encode_with_sndfile(wav, 16000, SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
+  CHECK(media::sniff_format(flac) == media::media_format::flac);
+  auto back = media::decode_audio(flac);
+  REQUIRE(back);
+  CHECK(back->samples == wav);  // lossless: the same int16 / 32768 values
+  std::vector<std::uint8_t> cut(flac.begin(), flac.begin() + std::ptrdiff_t(flac.size() / 2));
+  CHECK_FALSE(media::decode_audio(cut));
+  const auto ogg = encode_with_sndfile(wav, 16000, SF_FORMAT_OGG | SF_FORMAT_VORBIS);
+  CHECK(media::sniff_format(ogg) == media::media_format::ogg_audio);
+  auto vorbis = media::decode_audio(ogg);
+  REQUIRE(vorbis);
+  REQUIRE(vorbis->samples.size() == wav.size());
+  double sig = 0, err = 0;
+  for (std::size_t i = 0; i < wav.size(); ++i) {
+    sig += double(wav[i]) * wav[i];
+    err += (double(vorbis->samples[i]) - wav[i]) * (double(vorbis->samples[i]) - wav[i]);
+  }
+  INFO("Vorbis SNR " << 10 * std::log10(sig / err));
+  CHECK(10 * std::log10(sig / err) > 10.0);
+}
 #else
 TEST_CASE("MP3 without libsndfile is a clear error") {
   auto r = media::decode_audio(read_bytes(fixture_path("media/jfk.mp3")));

@@ -160,13 +160,13 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   http_session(asio::any_io_executor ex, http_fetch_options opt, std::vector<ip_network> nets,
                std::size_t max_bytes, std::chrono::milliseconds timeout, handler_type h)
-      : ex_(ex),
+      : ex_(std::move(ex)),
         opt_(std::move(opt)),
         nets_(std::move(nets)),
         max_bytes_(max_bytes),
         timeout_(timeout),
-        resolver_(ex),
-        timer_(ex),
+        resolver_(ex_),
+        timer_(ex_),
         handler_(std::move(h)) {}
 
   void start(url_parts u) {
