@@ -183,8 +183,9 @@ MMLLM_MEDIA_EXACT_FP_FN inline void whisper_fft_power(const float* x, float* a, 
       const float* o = src + (off + nodes) * half * 2 * B;
       float* out = dst + off * n_size * 2 * B;
       for (int k = 0; k < half; ++k) {
-        const float wr = t.cos_vals[static_cast<std::size_t>(k * step)];
-        const float wi = -t.sin_vals[static_cast<std::size_t>(k * step)];
+        const int idx = k * step;
+        const float wr = t.cos_vals[static_cast<std::size_t>(idx)];
+        const float wi = -t.sin_vals[static_cast<std::size_t>(idx)];
         const float* er = e + 2 * k * B;
         const float* ei = er + B;
         const float* orr = o + 2 * k * B;
