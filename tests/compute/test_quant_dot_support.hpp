@@ -52,8 +52,9 @@ void with_level(const level_case& lc, F&& f) {
   }
 }
 
-/// Rows of `count` quantized blocks each, `stride` bytes apart (stride > row bytes and odd,
-/// so blocks sit at unaligned addresses), quantized from N(0, σ) data with a few outliers.
+/// Rows of n values quantized from N(0, σ) data with a few outliers; row r starts at byte
+/// alignof(block) + r·stride of the buffer. With a stride that is not a multiple of 16,
+/// rows sit at addresses aligned for their blocks only (the kernels' contract), not for SIMD.
 template <class F, bool Activation>
 std::vector<std::byte> random_rows(std::mt19937& rng, std::size_t rows, std::size_t n, std::size_t stride) {
   using block = typename F::block;
@@ -69,7 +70,32 @@ std::vector<std::byte> random_rows(std::mt19937& rng, std::size_t rows, std::siz
     } else {
       F::quantize_row(x.data(), q.data(), n);
     }
-    std::memcpy(buf.data() + r * stride, q.data(), q.size() * sizeof(block));
+    std::memcpy(buf.data() + alignof(block) + r * stride, q.data(), q.size() * sizeof(block));
+  }
+  return buf;
+}
+
+/// Like random_rows, but every quant bit is random (all code values, including ones the
+/// quantizers never produce, e.g. −128 in q8_0) and the scales are random positive values.
+template <class F>
+std::vector<std::byte> random_raw_rows(std::mt19937& rng, std::size_t rows, std::size_t n,
+                                       std::size_t stride) {
+  using block = typename F::block;
+  std::vector<std::byte> buf(rows * stride + 64);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(0.001f, 0.1f);
+  std::uniform_int_distribution<int> exponent(110, 130);
+  std::vector<block> q(n / F::block_size);
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (auto& b : q) {
+      auto* bytes = reinterpret_cast<unsigned char*>(&b);
+      for (std::size_t i = 0; i < sizeof(block); ++i) bytes[i] = static_cast<unsigned char>(byte(rng));
+      if constexpr (requires { b.d.bits; }) b.d = to_f16(scale(rng));
+      if constexpr (requires { b.dmin.bits; }) b.dmin = to_f16(scale(rng));
+      if constexpr (requires { b.m.bits; }) b.m = to_f16(-scale(rng));
+      if constexpr (requires { b.e; }) b.e = static_cast<std::uint8_t>(exponent(rng));
+    }
+    std::memcpy(buf.data() + alignof(block) + r * stride, q.data(), q.size() * sizeof(block));
   }
   return buf;
 }
@@ -87,7 +113,7 @@ double abs_dot(const std::byte* w, const std::byte* a, std::size_t n) {
 
 /// Every tile shape nr × nc of quant_dot<Q, I, E> against Q::dot, for several row lengths
 /// (odd numbers of blocks). Returns the largest error relative to Σ|w·a|.
-template <class Q, compute::isa I, compute::isa_ext E>
+template <class Q, compute::isa I, compute::isa_ext E, bool RawWeights = false>
 double check_tiles_against_scalar(std::uint32_t seed) {
   using K = compute::quant_dot<Q, I, E>;
   std::mt19937 rng(seed);
@@ -103,15 +129,19 @@ double check_tiles_against_scalar(std::uint32_t seed) {
   for (std::size_t n : lengths) {
     const std::size_t wbytes = n / bs * sizeof(typename Q::block);
     const std::size_t abytes = n / bs * sizeof(typename Q::activation::block);
-    const std::size_t ws = wbytes + 3, as = abytes + 5;
-    const auto w = random_rows<Q, false>(rng, static_cast<std::size_t>(K::max_rows), n, ws);
-    const auto a =
+    const std::size_t ws = wbytes + 3 * alignof(typename Q::block);
+    const std::size_t as = abytes + 5 * alignof(typename Q::activation::block);
+    const auto wbuf = RawWeights ? random_raw_rows<Q>(rng, static_cast<std::size_t>(K::max_rows), n, ws)
+                                 : random_rows<Q, false>(rng, static_cast<std::size_t>(K::max_rows), n, ws);
+    const auto abuf =
         random_rows<typename Q::activation, true>(rng, static_cast<std::size_t>(K::max_cols), n, as);
+    const std::byte* w = wbuf.data() + alignof(typename Q::block);
+    const std::byte* a = abuf.data() + alignof(typename Q::activation::block);
     for (int nr = 1; nr <= K::max_rows; ++nr) {
       for (int nc = 1; nc <= K::max_cols; ++nc) {
         const std::size_t ldo = static_cast<std::size_t>(nc) + 3;
         std::vector<float> out(static_cast<std::size_t>(nr) * ldo, -12345.0f);
-        K::tile(n, w.data(), ws, nr, a.data(), as, nc, out.data(), ldo);
+        K::tile(n, w, ws, nr, a, as, nc, out.data(), ldo);
         for (int r = 0; r < nr; ++r) {
           for (std::size_t c = 0; c < ldo; ++c) {
             const float got = out[static_cast<std::size_t>(r) * ldo + c];
@@ -120,8 +150,8 @@ double check_tiles_against_scalar(std::uint32_t seed) {
               CHECK(got == -12345.0f);  // nothing written outside the tile
               continue;
             }
-            const std::byte* wr = w.data() + static_cast<std::size_t>(r) * ws;
-            const std::byte* ar = a.data() + c * as;
+            const std::byte* wr = w + static_cast<std::size_t>(r) * ws;
+            const std::byte* ar = a + c * as;
             const double expect = Q::dot(reinterpret_cast<const typename Q::block*>(wr),
                                          reinterpret_cast<const typename Q::activation::block*>(ar), n);
             const double scale = abs_dot<Q>(wr, ar, n) + 1e-30;
@@ -169,7 +199,11 @@ void check_format_kernels(const std::string& name, std::uint32_t seed) {
   for (const level_case& lc : runnable_levels()) {
     with_level(lc, [&]<compute::isa I, compute::isa_ext E>() {
       INFO(name << " at " << lc.name);
-      const double tile_err = check_tiles_against_scalar<Q, I, E>(seed);
+      double tile_err = check_tiles_against_scalar<Q, I, E>(seed);
+      if constexpr (Q::block_size > 1) {
+        const double raw_err = check_tiles_against_scalar<Q, I, E, true>(seed + 1000);
+        tile_err = raw_err > tile_err ? raw_err : tile_err;
+      }
       double fixture_err = -1;
       if (name != "f32") fixture_err = check_kernel_against_fixture<Q, I, E>(name);
       std::printf(
