@@ -2,9 +2,14 @@
 //
 // mmllm never starts threads on its own. A program that wants parallel kernels creates a
 // `thread_pool` (or adapts its own pool to the `executor` concept) and hands it to a
-// compute policy. `run(fn)` calls fn(thread_index, n_threads) once on every thread — the
-// calling thread is index 0 — and returns when all calls have returned. Workers spin
-// briefly after a job (kernels arrive back to back during generation), then sleep.
+// compute policy. `run(fn)` calls fn(index, n_threads) once for every index in
+// [0, n_threads) — the calling thread runs index 0 — and returns when all calls have
+// returned; calls that overlap in time always have distinct indices. Workers spin briefly
+// after a job (kernels arrive back to back during generation), then sleep.
+// Indices are claimed, not assigned: a worker takes the next unclaimed index when it wakes,
+// and the caller, once done with index 0, runs every index no worker has claimed yet. So a
+// worker that the OS has not scheduled (cores shared with other programs) never holds up a
+// job it has not started; the caller only waits for calls already running.
 //
 //   mmllm::compute::thread_pool pool(4);
 //   pool.parallel_for(rows, [&](std::size_t begin, std::size_t end) { ... });
@@ -60,7 +65,7 @@ class thread_pool {
     if (n_threads == 0) n_threads = std::max(1u, std::thread::hardware_concurrency());
     n_threads_ = n_threads;
     workers_.reserve(n_threads - 1);
-    for (unsigned i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    for (unsigned i = 1; i < n_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
   }
 
   thread_pool(const thread_pool&) = delete;
@@ -75,8 +80,9 @@ class thread_pool {
 
   [[nodiscard]] unsigned size() const noexcept { return n_threads_; }
 
-  /// Calls fn(thread_index, size()) on every thread and waits for all of them.
-  /// fn must not throw. Not reentrant: call from one thread at a time.
+  /// Calls fn(i, size()) once for every index i in [0, size()) and waits for all of them.
+  /// The caller runs index 0, then every index no worker has claimed yet; concurrent calls
+  /// have distinct indices. fn must not throw. Not reentrant: call from one thread at a time.
   template <class F>
   void run(F&& fn) {
     if (n_threads_ == 1) {
@@ -86,17 +92,26 @@ class thread_pool {
     using fn_t = std::remove_reference_t<F>;
     job_ = [](void* ctx, unsigned i, unsigned n) { (*static_cast<fn_t*>(ctx))(i, n); };
     job_ctx_ = const_cast<void*>(static_cast<const void*>(std::addressof(fn)));
-    pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    next_index_.store(1, std::memory_order_release);  // publishes job_ / job_ctx_ to claimers
     generation_.fetch_add(1, std::memory_order_release);
     generation_.notify_all();
     fn(0u, n_threads_);
-    // Wait for the workers: spin first, then block.
-    for (unsigned spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+    // Run the indices no worker has claimed yet; then wait for the claimed ones.
+    unsigned own = 1;
+    for (unsigned i = next_index_.fetch_add(1, std::memory_order_acq_rel); i < n_threads_;
+         i = next_index_.fetch_add(1, std::memory_order_acq_rel)) {
+      fn(i, n_threads_);
+      ++own;
+    }
+    const unsigned expect = n_threads_ - own;
+    for (unsigned spin = 0;; ++spin) {
+      const unsigned d = done_.load(std::memory_order_acquire);
+      if (d == expect) break;
       if (spin < spin_limit) {
         detail::cpu_relax();
       } else {
-        const unsigned p = pending_.load(std::memory_order_acquire);
-        if (p != 0) pending_.wait(p, std::memory_order_acquire);
+        done_.wait(d, std::memory_order_acquire);
       }
     }
   }
@@ -135,7 +150,7 @@ class thread_pool {
  private:
   static constexpr unsigned spin_limit = 1u << 14;
 
-  void worker_loop(unsigned index) {
+  void worker_loop() {
     std::uint64_t seen = 0;
     for (;;) {
       // Wait for a new generation: spin, then sleep on the atomic.
@@ -150,15 +165,22 @@ class thread_pool {
       }
       seen = g;
       if (stop_.load(std::memory_order_relaxed)) return;
-      job_(job_ctx_, index, n_threads_);
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+      // Claim indices of the current job until none is left (a late claim may land in the
+      // next job, which is then already published: the claim reads its job_).
+      for (unsigned i = next_index_.fetch_add(1, std::memory_order_acq_rel); i < n_threads_;
+           i = next_index_.fetch_add(1, std::memory_order_acq_rel)) {
+        job_(job_ctx_, i, n_threads_);
+        done_.fetch_add(1, std::memory_order_acq_rel);
+        done_.notify_one();
+      }
     }
   }
 
   unsigned n_threads_ = 1;
   std::vector<std::thread> workers_;
   alignas(64) std::atomic<std::uint64_t> generation_{0};
-  alignas(64) std::atomic<unsigned> pending_{0};
+  alignas(64) std::atomic<unsigned> next_index_{0};  ///< next unclaimed index of the current job
+  alignas(64) std::atomic<unsigned> done_{0};        ///< indices finished by workers in this job
   std::atomic<bool> stop_{false};
   void (*job_)(void*, unsigned, unsigned) = nullptr;
   void* job_ctx_ = nullptr;
