@@ -6,6 +6,7 @@
 // inlined into AVX2 kernels and into AVX-512 kernels (whose target is a superset).
 #pragma once
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -43,6 +44,7 @@ void with_tile_rows(int nr, int nc, F& f) {
 /// (nothing for other values).
 template <int MR, int MC, class F>
 void with_tile_shape(int nr, int nc, F&& f) {
+  assert(nr >= 1 && nr <= MR && nc >= 1 && nc <= MC);
   with_tile_rows<1, MR, MC>(nr, nc, f);
 }
 
