@@ -24,10 +24,11 @@
 // Levels and variants: `isa` (generic, avx2, avx512) comes from cpu_features::best();
 // `isa_ext` refines avx512 with AVX512-VNNI (the 32-value block formats: vpdpbusd) and
 // AVX512-BF16 (bf16 weights: vdpbf16ps) and comes from best_ext(level, cpu).
-// `visit_kernel_level(cpu, f)` turns both into compile-time constants. A (level, variant) without its own
-// kernel for a format inherits the next weaker one, so every combination is valid; formats whose weights ggml
-// never dots (q8_1, q8_K) use the scalar reference at every level. Results differ between
-// levels only by float summation order (≲1e-6 of Σ|w·a|), never in the integer parts.
+// `visit_kernel_level(cpu, f)` turns both into compile-time constants. A (level, variant)
+// without its own kernel for a format inherits the next weaker one, so every combination is
+// valid; formats whose weights ggml never dots (q8_1, q8_K) use the scalar reference at
+// every level. Results differ between levels only by float summation order (≲1e-6 of
+// Σ|w·a|), never in the integer parts.
 //
 // Changes to the first version of this interface: the third parameter `isa_ext E`
 // (defaulted, so `quant_dot<Q, I>` still names the plain level), the alignment requirement
