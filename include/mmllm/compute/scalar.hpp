@@ -41,6 +41,11 @@ struct scalar {
   result<void> matmul(matrix_view<const float> x, const any_matrix_view& w, matrix_view<float> y) const {
     MMLLM_TRY(detail::check_matmul(x, w, y));
     const std::size_t n_tok = x.extent(0), n_out = w.rows, k = w.cols;
+    if (k == 0) {
+      for (std::size_t t = 0; t < n_tok; ++t)
+        for (std::size_t o = 0; o < n_out; ++o) y(t, o) = 0.0f;
+      return ok();
+    }
     return visit_format(w.type, [&](auto tag) {
       using Q = typename decltype(tag)::type;
       using A = typename Q::activation;
