@@ -117,6 +117,10 @@ TEST_CASE("peer pieces: special rendering, lstrip of the first piece", "[tokeniz
   CHECK(tok.token_to_piece(1) == "<s>");
   CHECK(tok.token_to_piece(1, false).empty());
   CHECK(tok.token_to_piece(tok.find_token("<0x0A>")) == "\n");
+  const mmllm::token_id hello = tok.find_token("\xE2\x96\x81Hello");
+  REQUIRE(hello != mmllm::no_token);
+  CHECK(tok.token_to_piece(hello) == " Hello");
+  CHECK(tok.token_to_piece(hello, true, 1) == "Hello");  // llama_token_to_piece's lstrip
   const auto ids = tok.encode("Hello", {.add_special = true});
   CHECK(tok.decode(ids) == "<s> Hello");  // the space prefix stays after a rendered BOS
   mmllm::decode_options rm;

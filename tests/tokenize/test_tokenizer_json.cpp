@@ -88,4 +88,8 @@ TEST_CASE("malformed and unsupported tokenizer.json are errors", "[tokenize][jso
             .error()
             .code == mmllm::errc::unsupported);
   CHECK(!mmllm::load_tokenizer_json(R"({"model": {"type": "BPE", "vocab": {}, "merges": []}})"));
+  // A sparse id must not make the loader allocate a huge table.
+  CHECK(mmllm::load_tokenizer_json(R"({"model": {"type": "BPE", "vocab": {"a": 99999999}, "merges": []}})")
+            .error()
+            .code == mmllm::errc::malformed);
 }

@@ -26,8 +26,12 @@
 
 namespace mmllm {
 
+/// Per-call cache of tokenized words (see detail::word_cache).
+using bpe_word_cache = detail::word_cache;
+
 /// Reusable buffers for bpe_model::apply (one per thread / call site).
 struct bpe_scratch {
+  bpe_word_cache cache;
   std::vector<std::uint32_t> ranks;
   std::vector<std::int32_t> results;
   struct node {

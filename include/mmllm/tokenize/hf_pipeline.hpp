@@ -163,7 +163,7 @@ inline std::string normalize(std::string_view text, const std::vector<normalizer
         }
         break;
       case normalizer_step::kind::prepend:
-        if (!s.empty()) s = n.from + s;
+        if (!s.empty()) s.insert(0, n.from);
         break;
       case normalizer_step::kind::bert: s = detail::bert_normalize(s, n); break;
     }
@@ -317,7 +317,7 @@ inline void pre_tokenize(pre_tokenized& p, const std::vector<pre_tokenizer_step>
                              (s.prepend_scheme == pre_tokenizer_step::prepend::first && section_index == 0);
         detail::rewrite_spans(p, [&](std::string_view t) {
           std::string r = detail::replace_all_literal(t, " ", s.replacement);
-          if (prepend && r.compare(0, s.replacement.size(), s.replacement) != 0) r = s.replacement + r;
+          if (prepend && r.compare(0, s.replacement.size(), s.replacement) != 0) r.insert(0, s.replacement);
           return r;
         });
         if (s.metaspace_split) {

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -347,7 +348,7 @@ class json_cursor {
     // Python's json writes these for non-finite floats.
     if (rest.substr(0, 3) == "NaN") {
       pos_ += 3;
-      return json_value::make_number(0.0 / 1.0);
+      return json_value::make_number(std::numeric_limits<double>::quiet_NaN());
     }
     MMLLM_TRY_ASSIGN(const double d, read_number());
     return json_value::make_number(d);

@@ -46,6 +46,7 @@ struct spm_scratch {
   };
   std::vector<symbol> symbols;
   std::vector<bigram> heap;
+  detail::word_cache cache;  // pieces already tokenized in this call
 };
 
 /// Byte-fallback tokens of a vocabulary: <0xXX>, else the one-byte token, else no_token.
@@ -134,12 +135,21 @@ inline void spm_tokenize(const vocabulary& vocab, const std::array<token_id, 256
   }
   std::vector<std::size_t> cuts;
   pairs->cut_points(text, cuts);
+  cuts.push_back(text.size());
   std::size_t begin = 0;
   for (const std::size_t c : cuts) {
-    detail::spm_tokenize_piece(vocab, byte_tokens, text.substr(begin, c - begin), out, s);
+    const std::string_view piece = text.substr(begin, c - begin);
     begin = c;
+    if (piece.size() > detail::word_cache::max_word) {
+      detail::spm_tokenize_piece(vocab, byte_tokens, piece, out, s);
+      continue;
+    }
+    const std::uint64_t h = detail::hash_bytes(piece);
+    if (s.cache.find(piece, h, out)) continue;
+    const std::size_t start = out.size();
+    detail::spm_tokenize_piece(vocab, byte_tokens, piece, out, s);
+    s.cache.insert(piece, h, out.data() + start, out.data() + out.size());
   }
-  detail::spm_tokenize_piece(vocab, byte_tokens, text.substr(begin), out, s);
 }
 
 }  // namespace mmllm

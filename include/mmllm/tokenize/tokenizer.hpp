@@ -290,7 +290,7 @@ inline std::string hf_piece(const tokenizer_state& s, token_id id, bool first, b
           if (t.compare(0, d.from.size(), d.from) == 0)
             t.erase(0, d.from.size());
           else
-            t = " " + t;
+            t.insert(0, 1, ' ');
         }
         if (d.wordpiece_cleanup) t = hf::clean_up_tokenization(t);
         break;
@@ -619,17 +619,24 @@ class tokenizer {
     return out;
   }
 
-  /// The bytes one token stands for (no first-token space rule, no clean-up, no UTF-8
-  /// validation). Peer: llama_token_to_piece(token, special, lstrip=0). Hugging Face: the
-  /// decoder's output for the token in the middle of a sequence. Unknown ids give "".
-  [[nodiscard]] std::string token_to_piece(token_id id, bool special = true) const {
+  /// The bytes one token stands for (no clean-up, no UTF-8 validation). Peer:
+  /// llama_token_to_piece(token, special, lstrip) — `special` renders control/unknown
+  /// tokens, up to `lstrip` leading spaces are removed. Hugging Face: the decoder's output for
+  /// the token in the middle of a sequence (lstrip likewise). Unknown ids give "".
+  [[nodiscard]] std::string token_to_piece(token_id id, bool special = true, int lstrip = 0) const {
     if (!s_->vocab.contains(id)) return {};
+    std::string piece;
     if (s_->cfg.rules == tokenizer_rules::peer) {
       if (!special && (s_->vocab.attr(id) & (token_attr::unknown | token_attr::control)) != 0) return {};
-      return s_->pieces[static_cast<std::size_t>(id)];
+      piece = s_->pieces[static_cast<std::size_t>(id)];
+    } else {
+      if (!special && s_->is_special_text[static_cast<std::size_t>(id)]) return {};
+      piece = detail::hf_piece(*s_, id, false, false);
     }
-    if (!special && s_->is_special_text[static_cast<std::size_t>(id)]) return {};
-    return detail::hf_piece(*s_, id, false, false);
+    std::size_t n = 0;
+    while (static_cast<int>(n) < lstrip && n < piece.size() && piece[n] == ' ') ++n;
+    piece.erase(0, n);
+    return piece;
   }
 
   /// Detokenizes a whole sequence (the same bytes a detokenizer stream produces).
@@ -878,8 +885,21 @@ class tokenizer {
   /// that are not tokens (each byte of the byte-level text looked up as a one-byte token).
   void peer_bpe_word(std::string_view word, std::vector<token_id>& out, std::vector<std::int32_t>& syms,
                      std::string& enc, bpe_scratch& scratch) const {
-    const detail::tokenizer_state& s = *s_;
     if (word.empty()) return;
+    if (word.size() <= bpe_word_cache::max_word) {
+      const std::uint64_t h = detail::hash_bytes(word);
+      if (scratch.cache.find(word, h, out)) return;
+      const std::size_t start = out.size();
+      peer_bpe_word_uncached(word, out, syms, enc, scratch);
+      scratch.cache.insert(word, h, out.data() + start, out.data() + out.size());
+      return;
+    }
+    peer_bpe_word_uncached(word, out, syms, enc, scratch);
+  }
+
+  void peer_bpe_word_uncached(std::string_view word, std::vector<token_id>& out,
+                              std::vector<std::int32_t>& syms, std::string& enc, bpe_scratch& scratch) const {
+    const detail::tokenizer_state& s = *s_;
     if (s.cfg.ignore_merges) {
       enc.clear();
       for (const char ch : word) enc += s.byte_level_utf8[static_cast<unsigned char>(ch)];
@@ -1017,6 +1037,20 @@ class tokenizer {
 
   void hf_bpe_word(std::string_view word, std::vector<token_id>& out, std::vector<std::int32_t>& syms,
                    std::string& enc, bpe_scratch& scratch) const {
+    if (word.empty()) return;
+    if (word.size() <= bpe_word_cache::max_word) {
+      const std::uint64_t h = detail::hash_bytes(word);
+      if (scratch.cache.find(word, h, out)) return;
+      const std::size_t start = out.size();
+      hf_bpe_word_uncached(word, out, syms, enc, scratch);
+      scratch.cache.insert(word, h, out.data() + start, out.data() + out.size());
+      return;
+    }
+    hf_bpe_word_uncached(word, out, syms, enc, scratch);
+  }
+
+  void hf_bpe_word_uncached(std::string_view word, std::vector<token_id>& out,
+                            std::vector<std::int32_t>& syms, std::string& enc, bpe_scratch& scratch) const {
     const detail::tokenizer_state& s = *s_;
     const tokenizer_config& c = s.cfg;
     if (word.empty()) return;

@@ -393,6 +393,17 @@ inline result<tokenizer> load_tokenizer_json(std::string_view tokenizer_json,
   std::vector<std::string> texts;
   std::vector<float> scores;
   std::vector<std::uint32_t> attrs;
+  // Ids must be dense enough that the table stays proportional to the entries (a hostile
+  // file must not make us allocate gigabytes for a few tokens).
+  const std::size_t n_entries = model.vocab.size() + model.pieces.size() + added.items().size();
+  const std::size_t max_id = 4 * n_entries + 1024;
+  for (const auto& [t, id] : model.vocab)
+    if (static_cast<std::size_t>(id) >= max_id)
+      return make_error(errc::malformed, "tokenizer.json: token id ", std::to_string(id),
+                        " is far beyond the ", std::to_string(n_entries), " entries");
+  for (const json_value& a : added.items())
+    if (a.number_or("id", -1) >= static_cast<double>(max_id))
+      return make_error(errc::malformed, "tokenizer.json: added token id beyond the vocabulary");
   auto put = [&](std::int64_t id, std::string text, float score, std::uint32_t attr) {
     const auto i = static_cast<std::size_t>(id);
     if (i >= texts.size()) {

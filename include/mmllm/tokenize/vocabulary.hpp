@@ -225,6 +225,62 @@ class adjacency_set {
   }
 };
 
+/// Results of short words already tokenized during one encode call (natural text repeats
+/// its words, so most words are looked up instead of merged).
+class word_cache {
+ public:
+  static constexpr std::size_t max_word = 48;
+  /// Appends the cached tokens of `word` (hash `h`) to `out`; false when absent.
+  bool find(std::string_view word, std::uint64_t h, std::vector<token_id>& out) const {
+    if (slots_.empty()) return false;
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      const slot& s = slots_[i];
+      if (s.n_tokens == empty) return false;
+      if (s.hash == h && s.word_len == word.size() && words_.compare(s.word_off, s.word_len, word) == 0) {
+        out.insert(out.end(), tokens_.begin() + s.tok_off, tokens_.begin() + s.tok_off + s.n_tokens);
+        return true;
+      }
+    }
+  }
+  void insert(std::string_view word, std::uint64_t h, const token_id* first, const token_id* last) {
+    if (count_ >= max_entries) return;
+    if ((count_ + 1) * 2 > slots_.size()) grow();
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t i = h & mask;
+    while (slots_[i].n_tokens != empty) i = (i + 1) & mask;
+    slots_[i] = {h, static_cast<std::uint32_t>(words_.size()), static_cast<std::uint32_t>(word.size()),
+                 static_cast<std::uint32_t>(tokens_.size()), static_cast<std::uint32_t>(last - first)};
+    words_.append(word);
+    tokens_.insert(tokens_.end(), first, last);
+    ++count_;
+  }
+
+ private:
+  static constexpr std::uint32_t empty = 0xFFFFFFFFu;
+  static constexpr std::size_t max_entries = 1u << 16;
+  struct slot {
+    std::uint64_t hash = 0;
+    std::uint32_t word_off = 0, word_len = 0, tok_off = 0, n_tokens = empty;
+  };
+  std::vector<slot> slots_;
+  std::string words_;
+  std::vector<token_id> tokens_;
+  std::size_t count_ = 0;
+
+  void grow() {
+    std::vector<slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, slot{});
+    const std::size_t mask = slots_.size() - 1;
+    for (const slot& s : old) {
+      if (s.n_tokens == empty) continue;
+      std::size_t i = s.hash & mask;
+      while (slots_[i].n_tokens != empty) i = (i + 1) & mask;
+      slots_[i] = s;
+    }
+  }
+};
+
 /// A byte trie over a set of strings, for finding every string that starts at a position.
 class byte_trie {
  public:
