@@ -70,12 +70,15 @@ struct gbnf_terminal {
   std::array<std::uint64_t, 2> ascii{};               ///< membership of code points < 128 (before negation)
   std::vector<std::pair<char32_t, char32_t>> ranges;  ///< sorted, disjoint, inclusive (before negation)
   std::uint32_t next = 0;                             ///< element index after the class
+  char32_t max_cp = 0;                                ///< the largest code point in ranges
 
   [[nodiscard]] bool matches(char32_t cp) const noexcept {
     if (any) return true;
     bool in = false;
     if (cp < 128) {
       in = ((ascii[cp >> 6] >> (cp & 63)) & 1u) != 0;
+    } else if (cp > max_cp) {
+      in = false;
     } else {
       auto it =
           std::upper_bound(ranges.begin(), ranges.end(), cp,
@@ -708,6 +711,7 @@ class gbnf_parser {
           }
         }
         t.ranges = std::move(merged);
+        t.max_cp = t.ranges.empty() ? 0 : t.ranges.back().second;
         for (const auto& r : t.ranges)
           for (char32_t c = r.first; c <= r.second && c < 128; ++c)
             t.ascii[c >> 6] |= std::uint64_t{1} << (c & 63);

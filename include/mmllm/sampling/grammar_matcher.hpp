@@ -21,6 +21,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -55,9 +56,9 @@ struct utf8_partial {
 namespace detail {
 
 /// Open-addressing hash map from 64-bit keys (never ~0) to 32-bit values.
-class u64_map {
+class grammar_hash_map {
  public:
-  u64_map() { rehash(64); }
+  grammar_hash_map() { rehash(64); }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] const std::uint32_t* find(std::uint64_t key) const noexcept {
     for (std::size_t i = slot(key);; i = (i + 1) & mask_) {
@@ -174,19 +175,44 @@ class grammar_matcher {
   // --- low-level stepping (grammar_sampler walks the token trie with these) --------------
 
   /// The state after code point `cp` (dead_state when not allowed).
+  ///
+  /// The result depends only on which of the state's terminals match cp, so states with few
+  /// stacks memoize by that match pattern (a handful of entries per state, cache-friendly:
+  /// all code points of a class share one entry); larger states memoize (state, cp) in a
+  /// hash table.
   result<state_id> step(state_id s, char32_t cp) {
     if (s == dead_state) return dead_state;
-    const std::uint64_t key =
-        (static_cast<std::uint64_t>(s) << 21) | static_cast<std::uint64_t>(cp & 0x1FFFFF);
-    if (const std::uint32_t* hit = step_cache_.find(key)) return *hit;
-    step_buf_.clear();
     const set_entry e = sets_[s];
+    const bool small = e.len <= small_state;
+    std::uint64_t signature = 0;
+    std::uint64_t key = 0;
+    if (small) {
+      for (std::uint32_t i = 0; i < e.len; ++i) {
+        const gbnf_terminal* t = member_terms_[e.begin + i];
+        if (t != nullptr && t->matches(cp)) signature |= std::uint64_t{1} << i;
+      }
+      if (signature == 0) {
+        remember_ascii(s, cp, dead_state);
+        return dead_state;
+      }
+      if (signatures_.size() <= s) signatures_.resize(sets_.size());
+      for (const auto& [sig, to] : signatures_[s]) {
+        if (sig == signature) {
+          remember_ascii(s, cp, to);
+          return to;
+        }
+      }
+    } else {
+      key = (static_cast<std::uint64_t>(s) << 21) | static_cast<std::uint64_t>(cp & 0x1FFFFF);
+      if (const std::uint32_t* hit = step_cache_.find(key)) return *hit;
+    }
+    step_buf_.clear();
     for (std::uint32_t i = 0; i < e.len; ++i) {
       const std::uint32_t st = members_[e.begin + i];
       if (st == 0) continue;
       const std::uint32_t pos = stacks_[st].pos;
       const gbnf_terminal& t = g_->terminal_at(pos);
-      if (!t.matches(cp)) continue;
+      if (small ? ((signature >> i) & 1u) == 0 : !t.matches(cp)) continue;
       const std::uint32_t parent = stacks_[st].parent;
       const std::uint32_t next = g_->is_end_of_alternative(t.next) ? parent : intern_stack(parent, t.next);
       MMLLM_TRY_ASSIGN(const state_id c, closure(next));
@@ -195,8 +221,23 @@ class grammar_matcher {
     }
     scratch_.swap(step_buf_);
     MMLLM_TRY_ASSIGN(const state_id r, intern_scratch_set());
-    step_cache_.insert(key, r);
+    if (small) {
+      if (signatures_.size() <= s) signatures_.resize(sets_.size());
+      signatures_[s].emplace_back(signature, r);
+      ++signature_count_;
+    } else {
+      step_cache_.insert(key, r);
+    }
+    remember_ascii(s, cp, r);
     return r;
+  }
+
+  /// step() from its memo only (no computation): the next state, or `unknown_step`.
+  static constexpr state_id unknown_step = ~0u;
+  [[nodiscard]] state_id cached_step(state_id s, char32_t cp) const noexcept {
+    if (cp < 128 && s < ascii_index_.size() && ascii_index_[s] != unset)
+      return ascii_tables_[ascii_index_[s]][cp];
+    return unknown_step;
   }
 
   /// Whether some completion of the incomplete character `p` can follow state `s`.
@@ -262,7 +303,7 @@ class grammar_matcher {
   /// other states become invalid; generation() changes).
   result<void> compact_if_needed() {
     if (stacks_.size() <= lim_.compact_stacks && sets_.size() <= lim_.compact_states &&
-        step_cache_.size() <= lim_.compact_transitions)
+        transition_count() <= lim_.compact_transitions)
       return ok();
     return compact();
   }
@@ -270,7 +311,9 @@ class grammar_matcher {
   /// Number of interned stacks / states / memoized transitions (for tests and benchmarks).
   [[nodiscard]] std::size_t stack_count() const noexcept { return stacks_.size(); }
   [[nodiscard]] std::size_t state_count() const noexcept { return sets_.size(); }
-  [[nodiscard]] std::size_t transition_count() const noexcept { return step_cache_.size(); }
+  [[nodiscard]] std::size_t transition_count() const noexcept {
+    return step_cache_.size() + signature_count_;
+  }
   /// Stacks of a state (sorted stack ids; 0 = the empty stack).
   [[nodiscard]] std::size_t state_size(state_id s) const noexcept { return sets_[s].len; }
 
@@ -295,14 +338,21 @@ class grammar_matcher {
   std::shared_ptr<const gbnf_grammar> g_;
   grammar_limits lim_;
   std::vector<stack_node> stacks_;
-  detail::u64_map stack_index_;
+  detail::grammar_hash_map stack_index_;
   std::vector<std::uint32_t> closure_;  // per stack: its closure state, or unset
   std::vector<set_entry> sets_;
   std::vector<std::uint32_t> members_;
+  std::vector<const gbnf_terminal*> member_terms_;  // each member's top terminal (nullptr: empty stack)
+  std::vector<std::uint32_t> ascii_index_;          // per state: its ASCII table, or unset
+  std::vector<std::array<std::uint32_t, 128>> ascii_tables_;
+  static constexpr std::size_t max_ascii_tables = 8192;
   std::vector<std::uint32_t> set_table_;  // open addressing over set ids (0 = empty slot)
   std::size_t set_table_used_ = 0;
-  detail::u64_map step_cache_;
-  detail::u64_map partial_cache_;
+  detail::grammar_hash_map step_cache_;
+  detail::grammar_hash_map partial_cache_;
+  std::vector<std::vector<std::pair<std::uint64_t, state_id>>> signatures_;  // per small state
+  std::size_t signature_count_ = 0;
+  static constexpr std::uint32_t small_state = 16;
   std::vector<std::uint32_t> scratch_, step_buf_, work_, closure_out_, mark_;
   std::uint32_t epoch_ = 0;
   state_id cur_ = dead_state, init_ = dead_state, end_state_ = dead_state;
@@ -311,6 +361,18 @@ class grammar_matcher {
 
   grammar_matcher(std::shared_ptr<const gbnf_grammar> g, const grammar_limits& lim)
       : g_(std::move(g)), lim_(lim) {}
+
+  void remember_ascii(state_id s, char32_t cp, state_id to) {
+    if (cp >= 128) return;
+    if (ascii_index_.size() <= s) ascii_index_.resize(sets_.size(), unset);
+    if (ascii_index_[s] == unset) {
+      if (ascii_tables_.size() >= max_ascii_tables) return;
+      ascii_index_[s] = static_cast<std::uint32_t>(ascii_tables_.size());
+      ascii_tables_.emplace_back();
+      ascii_tables_.back().fill(unknown_step);
+    }
+    ascii_tables_[ascii_index_[s]][cp] = to;
+  }
 
   static result<bool> die(state_id& s) {
     s = dead_state;
@@ -323,10 +385,15 @@ class grammar_matcher {
     closure_.assign(1, unset);
     sets_.assign(1, set_entry{0, 0, 0});  // state 0: dead
     members_.clear();
+    member_terms_.clear();
+    ascii_index_.clear();
+    ascii_tables_.clear();
     set_table_.assign(256, 0);
     set_table_used_ = 0;
     step_cache_.clear();
     partial_cache_.clear();
+    signatures_.clear();
+    signature_count_ = 0;
     mark_.clear();
     epoch_ = 0;
     scratch_.assign(1, 0);
@@ -400,6 +467,8 @@ class grammar_matcher {
     sets_.push_back(
         {static_cast<std::uint32_t>(members_.size()), static_cast<std::uint32_t>(scratch_.size()), h});
     members_.insert(members_.end(), scratch_.begin(), scratch_.end());
+    for (const std::uint32_t st : scratch_)
+      member_terms_.push_back(st == 0 ? nullptr : &g_->terminal_at(stacks_[st].pos));
     set_table_[i] = id;
     if (++set_table_used_ * 2 > set_table_.size()) rehash_sets();
     return id;

@@ -22,19 +22,22 @@
 
 namespace mmllm {
 
+// (the member checks come first: checking copy-constructibility first would recurse through
+// custom_sampler's converting constructor)
 template <class S>
-concept sampler = std::copy_constructible<S> && requires(S s, const S cs, candidate_list& c, token_id t) {
+concept sampler = requires(S s, const S cs, candidate_list& c, token_id t) {
   { cs.name() } -> std::convertible_to<std::string_view>;
   s.apply(c);
   s.accept(t);
   s.reset();
-};
+}
+&&std::copy_constructible<S>;
 
 /// Holds any sampler behind a virtual interface (for samplers defined outside mmllm).
 class custom_sampler {
  public:
-  template <sampler S>
-  requires(!std::is_same_v<std::remove_cvref_t<S>, custom_sampler>) explicit custom_sampler(S s)
+  template <class S>
+  requires(!std::is_same_v<std::remove_cvref_t<S>, custom_sampler> && sampler<S>) explicit custom_sampler(S s)
       : impl_(std::make_unique<model<S>>(std::move(s))) {}
 
   custom_sampler(const custom_sampler& o) : impl_(o.impl_ ? o.impl_->clone() : nullptr) {}

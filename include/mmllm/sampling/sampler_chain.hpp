@@ -42,6 +42,8 @@
 
 namespace mmllm {
 
+class grammar_vocabulary;
+
 /// One member of a chain: a built-in sampler or a custom (type-erased) one.
 using chain_sampler =
     std::variant<logit_bias_sampler, penalties_sampler, dry_sampler, top_n_sigma_sampler, top_k_sampler,
@@ -118,7 +120,10 @@ struct sampler_context {
   std::int32_t n_ctx_train = 0;      ///< DRY's window bound (0: n_ctx)
   /// Optional precomputed DRY breaker table for params.dry_sequence_breakers (building it
   /// decodes the whole vocabulary; an engine may cache it per breaker list).
-  std::shared_ptr<const dry_breaker_table> dry_breakers;
+  std::shared_ptr<const dry_breaker_table> dry_breakers = nullptr;
+  /// Optional grammar vocabulary (grammar_vocabulary::build(*vocab)); built on demand when a
+  /// request has a grammar. An engine should build it once per model and share it.
+  std::shared_ptr<const grammar_vocabulary> grammar_vocab = nullptr;
 };
 
 /// The logit biases of `p` as token ids: ids, tokenized texts, and -inf for every
