@@ -1,6 +1,6 @@
 // Chains built from parameters and names, seeds, forks, n_probs (raw and post-sampling),
 // ignore_eos / logit bias by text, and grammar / JSON-schema constrained sampling through
-// the token_sampler with random logits over real vocabularies.
+// the sequence_sampler with random logits over real vocabularies.
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -13,7 +13,7 @@
 #include "catch.hpp"
 #include "sampling_test_support.hpp"
 
-#include <mmllm/sampling/token_sampler.hpp>
+#include <mmllm/sampling/sequence_sampler.hpp>
 
 using mmllm::sampler_type;
 using mmllm::sampling_params;
@@ -28,8 +28,8 @@ std::vector<float> random_row(std::mt19937& g, std::size_t n, float scale) {
   return v;
 }
 
-mmllm::token_sampler make(const sampling_params& p, const mmllm::sampler_context& ctx = {}) {
-  auto s = mmllm::token_sampler::create(p, ctx);
+mmllm::sequence_sampler make(const sampling_params& p, const mmllm::sampler_context& ctx = {}) {
+  auto s = mmllm::sequence_sampler::create(p, ctx);
   if (!s) FAIL(s.error().what());
   return std::move(*s);
 }
@@ -71,13 +71,13 @@ TEST_CASE("chains follow llama.cpp's construction", "[sampling]") {
   p.mirostat = 2;
   CHECK(make(p).describe() == "logits -> logit-bias -> temp -> mirostat-v2");
   p.mirostat = 3;
-  CHECK(!mmllm::token_sampler::create(p, {}).has_value());
+  CHECK(!mmllm::sequence_sampler::create(p, {}).has_value());
   sampling_params q;
   q.repeat_last_n = -2;
-  CHECK(!mmllm::token_sampler::create(q, {}).has_value());
+  CHECK(!mmllm::sequence_sampler::create(q, {}).has_value());
   sampling_params r;
   r.logit_bias = {{5, 1.0f}};
-  CHECK(!mmllm::token_sampler::create(r, {.n_vocab = 4}).has_value());
+  CHECK(!mmllm::sequence_sampler::create(r, {.n_vocab = 4}).has_value());
 }
 
 TEST_CASE("the chain's draws follow its formulas", "[sampling]") {
@@ -126,7 +126,7 @@ TEST_CASE("fixed seeds repeat, forks continue identically, random seeds differ",
   p.repeat_penalty = 1.3f;  // stateful: penalties depend on accepted tokens
   p.xtc_probability = 0.5f;
   p.xtc_threshold = 0.05f;
-  auto run = [&](mmllm::token_sampler s, std::size_t from, std::size_t to) {
+  auto run = [&](mmllm::sequence_sampler s, std::size_t from, std::size_t to) {
     std::vector<token_id> out;
     for (std::size_t i = from; i < to; ++i) out.push_back(s.sample_and_accept(rows[i])->id);
     return out;
@@ -136,7 +136,7 @@ TEST_CASE("fixed seeds repeat, forks continue identically, random seeds differ",
   CHECK(run(make(p), 0, 64) == full);
   auto b = make(p);
   for (std::size_t i = 0; i < 20; ++i) REQUIRE(b.sample_and_accept(rows[i]).has_value());
-  mmllm::token_sampler fork = b;
+  mmllm::sequence_sampler fork = b;
   const auto rest1 = run(b, 20, 64);
   const auto rest2 = run(fork, 20, 64);
   CHECK(rest1 == rest2);
@@ -288,7 +288,7 @@ TEST_CASE("grammar and JSON schema sampling with random logits", "[sampling][gra
   // a bad grammar is a clear error at creation
   sampling_params bad;
   bad.grammar = "root ::= \"a\" | (\n";
-  auto e = mmllm::token_sampler::create(bad, ctx);
+  auto e = mmllm::sequence_sampler::create(bad, ctx);
   REQUIRE(!e.has_value());
   CHECK(e.error().message.find("gbnf:") != std::string::npos);
   // once the grammar is finished only end of generation remains

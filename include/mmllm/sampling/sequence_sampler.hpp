@@ -1,12 +1,12 @@
-// mmllm/sampling/token_sampler.hpp — everything that picks one sequence's next token: the
+// mmllm/sampling/sequence_sampler.hpp — everything that picks one sequence's next token: the
 // sampler chain, an optional grammar (GBNF or JSON schema) and n_probs reporting. This is
 // llama.cpp's common_sampler.
 //
 //   mmllm::sampler_context ctx{.vocab = &tok, .n_ctx = 4096, .grammar_vocab = gv};
-//   auto s = mmllm::token_sampler::create(params, ctx);     // result<token_sampler>
+//   auto s = mmllm::sequence_sampler::create(params, ctx);   // result<sequence_sampler>
 //   auto t = s->sample(logits);                              // result<sampled_token>
 //   s->accept(t->id);                                        // penalties, DRY, grammar state
-//   token_sampler fork = *s;                                 // clone for a forked sequence
+//   mmllm::sequence_sampler fork = *s;                       // clone for a forked sequence
 //
 // Grammar handling as llama.cpp's common sampler (grammar_first = false): the chain samples
 // from all tokens; if the grammar rejects the choice, the logits are masked by the grammar
@@ -60,12 +60,12 @@ inline float completion_logprob(float p) {
   return p == 0.0f ? std::numeric_limits<float>::lowest() : std::log(p);
 }
 
-class token_sampler {
+class sequence_sampler {
  public:
   /// Builds the chain and, when params.grammar or params.json_schema is set, the grammar
   /// (ctx.vocab is then required; ctx.grammar_vocab is built when absent).
-  static result<token_sampler> create(const sampling_params& p, const sampler_context& ctx) {
-    token_sampler s;
+  static result<sequence_sampler> create(const sampling_params& p, const sampler_context& ctx) {
+    sequence_sampler s;
     s.params_ = p;
     MMLLM_TRY_ASSIGN(s.chain_, make_sampler_chain(p, ctx));
     std::string gbnf = p.grammar;
@@ -85,18 +85,18 @@ class token_sampler {
     return s;
   }
 
-  token_sampler(const token_sampler& o)
+  sequence_sampler(const sequence_sampler& o)
       : params_(o.params_),
         chain_(o.chain_),
         grammar_(o.grammar_ ? std::make_unique<grammar_sampler>(*o.grammar_) : nullptr),
         buf_(o.buf_) {}
-  token_sampler& operator=(const token_sampler& o) {
-    if (this != &o) *this = token_sampler(o);
+  sequence_sampler& operator=(const sequence_sampler& o) {
+    if (this != &o) *this = sequence_sampler(o);
     return *this;
   }
-  token_sampler(token_sampler&&) noexcept = default;
-  token_sampler& operator=(token_sampler&&) noexcept = default;
-  ~token_sampler() = default;
+  sequence_sampler(sequence_sampler&&) noexcept = default;
+  sequence_sampler& operator=(sequence_sampler&&) noexcept = default;
+  ~sequence_sampler() = default;
 
   /// Picks the next token from one row of logits (does not accept it).
   result<sampled_token> sample(std::span<const float> logits) {
@@ -167,7 +167,7 @@ class token_sampler {
   candidate_buffer buf_;
   std::vector<token_data> top_;  // scratch
 
-  token_sampler() = default;
+  sequence_sampler() = default;
 
   static result<void> require_some(const candidate_list& c) {
     for (std::size_t i = 0; i < c.size; ++i)
