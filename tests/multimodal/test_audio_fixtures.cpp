@@ -63,7 +63,8 @@ void check_fixture(const std::string& name, bool f16_file = false) {
     fo.attention = mm::attention_precision::peer_flash_f16;
     REQUIRE(enc->encode(cpu, peer_mel, out, fo));
     const float d_emul = mmllm::test::max_abs_diff(out, fx.array(pre + ek));
-    std::printf("%s%s chunk %zu: emulated flash vs flash %.3g\n", name.c_str(), f16_file ? " (f16)" : "", i, d_emul);
+    std::printf("%s%s chunk %zu: emulated flash vs flash %.3g\n", name.c_str(), f16_file ? " (f16)" : "", i,
+                d_emul);
     CHECK(d_emul < (f16_file ? 1e-2f : 5e-3f));
   }
 }
