@@ -114,9 +114,11 @@ int main(int argc, char** argv) {
     std::string name;
     bool gguf;
   };
-  const entry entries[] = {{"llama-spm", true}, {"gpt-2", true},     {"deepseek-llm", true}, {"falcon", true},
-                           {"bert-bge", true},  {"starcoder", true}, {"llama3", false},      {"qwen3", false},
-                           {"gemma3", false},   {"llama2", false}};
+  const entry entries[] = {
+      {"llama-spm", true},    {"phi-3", true},          {"baichuan", true}, {"gpt-2", true},
+      {"deepseek-llm", true}, {"deepseek-coder", true}, {"falcon", true},   {"mpt", true},
+      {"starcoder", true},    {"refact", true},         {"gpt-neox", true}, {"bert-bge", true},
+      {"llama3", false},      {"qwen3", false},         {"gemma3", false},  {"llama2", false}};
   std::printf("%-14s %-15s %10s %10s %9s\n", "vocabulary", "format", "tokens", "ms", "MB/s");
   for (const entry& e : entries) {
     if (!only.empty() && e.name != only) continue;

@@ -565,9 +565,14 @@ inline std::string unicode_strip_nonspacing_marks(std::string_view text) {
 /// (so accents of precomposed letters vanish and Hangul syllables become their leading
 /// consonant), and nothing else changes.
 inline char32_t peer_quirk_nfd_first_code_point(char32_t cp) {
-  std::u32string d;
-  detail::decompose_into(cp, false, d);
-  return d.empty() ? cp : d.front();
+  if (cp < 0xC0) return cp;  // nothing below U+00C0 decomposes
+  if (cp >= detail::hangul_s_base && cp < detail::hangul_s_base + detail::hangul_s_count)
+    return detail::hangul_l_base + (cp - detail::hangul_s_base) / detail::hangul_n_count;
+  for (;;) {
+    const auto [seq, n] = detail::decomposition_of(cp, false);
+    if (n == 0) return cp;
+    cp = seq[0];
+  }
 }
 
 }  // namespace mmllm

@@ -32,29 +32,41 @@ constexpr bool is_bert_chinese_char(char32_t c) noexcept {
 /// "NFD" (first code point of the canonical decomposition); white space separates words;
 /// NUL, U+FFFD and Cc/Cf/Co/Cs code points are dropped; the rest is lowercased (simple
 /// mapping); punctuation, ASCII symbols and CJK ideographs become one-character words.
-inline std::vector<std::string> peer_wordpiece_words(std::string_view text) {
-  std::vector<std::string> words(1);
+/// Calls f(word) for each non-empty word.
+template <class F>
+void peer_wordpiece_for_each_word(std::string_view text, F&& f) {
+  std::string word;
+  auto flush = [&] {
+    if (!word.empty()) f(std::string_view(word));
+    word.clear();
+  };
   for (std::size_t pos = 0; pos < text.size();) {
     const utf8_decoded d = utf8_decode(text, pos);
     pos += d.length;
     const char32_t cp = peer_quirk_nfd_first_code_point(d.valid ? d.code_point : replacement_character);
     const std::uint16_t cls = unicode_class_of(cp);
     if ((cls & unicode_class::white_space) != 0) {
-      if (!words.back().empty()) words.emplace_back();
+      flush();
       continue;
     }
     if (cp == 0 || cp == replacement_character || (cls & unicode_class::other) != 0) continue;
-    std::string s = utf8_encode(unicode_to_lower_simple(cp));
+    const char32_t lower = unicode_to_lower_simple(cp);
     if ((cls & unicode_class::punctuation) != 0 || (cp < 0x7F && (cls & unicode_class::symbol) != 0) ||
         is_bert_chinese_char(cp)) {
-      if (!words.back().empty()) words.emplace_back();
-      words.back() = std::move(s);
-      words.emplace_back();
+      flush();
+      utf8_append(word, lower);
+      flush();
     } else {
-      words.back() += s;
+      utf8_append(word, lower);
     }
   }
-  if (words.back().empty()) words.pop_back();
+  flush();
+}
+
+/// The words of peer_wordpiece_for_each_word as strings.
+inline std::vector<std::string> peer_wordpiece_words(std::string_view text) {
+  std::vector<std::string> words;
+  peer_wordpiece_for_each_word(text, [&](std::string_view w) { words.emplace_back(w); });
   return words;
 }
 
@@ -63,9 +75,9 @@ inline void peer_wordpiece_tokenize(const vocabulary& vocab, token_id unk, std::
                                     std::vector<token_id>& out) {
   const std::size_t max_len = vocab.max_token_bytes();
   std::string word1;
-  for (const std::string& word : peer_wordpiece_words(text)) {
-    if (word.empty()) continue;
-    word1 = "\xE2\x96\x81" + word;
+  peer_wordpiece_for_each_word(text, [&](std::string_view word) {
+    word1.assign("\xE2\x96\x81");
+    word1.append(word);
     const std::size_t n = word1.size();
     const std::size_t start_size = out.size();
     for (std::size_t i = 0; i < n; ++i) {
@@ -85,7 +97,7 @@ inline void peer_wordpiece_tokenize(const vocabulary& vocab, token_id unk, std::
       }
     }
     if (out.size() == start_size) out.push_back(unk);
-  }
+  });
 }
 
 /// Hugging Face WordPiece over one pre-tokenized word; appends to `out`.
