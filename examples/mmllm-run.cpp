@@ -4,10 +4,15 @@
 //   mmllm-run -m model.gguf -p "Once upon a time" -n 64 -t 4 --temp 0
 //   mmllm-run -p "Once upon a time" --output-format json       # stories260K fixture by default
 //   mmllm-run -m model.gguf -f prompt.txt --logits-out logits.f32   # prompt logits, raw f32 rows
+//   mmllm-run -p "Once" --samplers "penalties;top_k;min_p;temperature" --min-p 0.1 --repeat-penalty 1.1
+//   mmllm-run -p "Data:" -j '{"type":"object"}' --n-probs 3 --output-format json
 //
 // Text mode streams the prompt and the generated text to stdout and prints timings to
 // stderr. JSON mode prints one object: {"prompt_tokens":[…], "tokens":[…], "text":"…",
-// "finish_reason":"…", "timings":{…}}. Run with -h for every flag.
+// "finish_reason":"…", "timings":{…}} plus, with --n-probs N, "completion_probabilities"
+// shaped as llama-server's (id, token, bytes, logprob, top_logprobs; prob / top_probs with
+// --post-sampling-probs). Sampling flags are llama.cpp's (see -h); the sampler is the
+// sampling layer's full chain (mmllm::full_sampler).
 
 // g++ 12 at -O3 reports a false -Wrestrict inside tokenize/hf_pipeline.hpp's inlined string
 // copies (unreachable sizes); it is not an error in this program.
@@ -18,9 +23,12 @@
 #include <mmllm/compute/simd.hpp>
 #include <mmllm/compute/thread_pool.hpp>
 #include <mmllm/engine/engine.hpp>
+#include <mmllm/engine/full_sampler.hpp>
 #include <mmllm/tokenize/chat_template.hpp>
 #include <mmllm/tokenize/chat_template_json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -53,10 +61,9 @@ struct options {
   unsigned n_ctx = 4096;
   unsigned threads = 0;
   unsigned batch = 512;
-  float temp = 0.8f;
-  std::uint32_t seed = mmllm::basic_sampling_params::random_seed;
-  int top_k = 40;
-  float top_p = 0.95f;
+  mmllm::sampling_params sampling;  // every sampling flag (llama.cpp's names and defaults)
+  std::optional<std::string> grammar_file, json_schema_file;
+  bool dry_breakers_given = false;
   bool no_bos = false;
   bool chat = false;
   bool json = false;
@@ -79,10 +86,42 @@ void usage(const char* argv0) {
       "  -c, --ctx-size N          context size in tokens (default 4096; 0: the model's training context)\n"
       "  -t, --threads N           threads (default: all cores)\n"
       "  -b, --batch-size N        tokens per forward step (default 512)\n"
-      "      --temp T              temperature (default 0.8; 0: greedy)\n"
+      "sampling (llama.cpp's flags and defaults):\n"
+      "      --samplers LIST       sampler order, ';'-separated (default\n"
+      "                            penalties;dry;top_n_sigma;top_k;typ_p;top_p;min_p;xtc;temperature)\n"
+      "      --sampling-seq CHARS  sampler order as letters (default edskypmxt)\n"
+      "      --temp T              temperature (default 0.8; <= 0: greedy)\n"
+      "      --dynatemp-range R    dynamic temperature range (default 0: off)\n"
+      "      --dynatemp-exp E      dynamic temperature exponent (default 1)\n"
       "  -s, --seed N              sampling seed (default -1: random)\n"
       "      --top-k N             top-k (default 40; 0: off)\n"
       "      --top-p P             top-p (default 0.95; 1: off)\n"
+      "      --min-p P             min-p (default 0.05; 0: off)\n"
+      "      --typical P           locally typical sampling (default 1: off)\n"
+      "      --top-nsigma N        top-n-sigma (default -1: off)\n"
+      "      --xtc-probability P   XTC probability (default 0: off)\n"
+      "      --xtc-threshold T     XTC threshold (default 0.1; > 0.5: off)\n"
+      "      --repeat-last-n N     tokens the penalties look at (default 64; 0: off, -1: context size)\n"
+      "      --repeat-penalty P    repetition penalty (default 1: off)\n"
+      "      --presence-penalty P  presence penalty (default 0: off)\n"
+      "      --frequency-penalty P frequency penalty (default 0: off)\n"
+      "      --dry-multiplier M    DRY multiplier (default 0: off)\n"
+      "      --dry-base B          DRY base (default 1.75)\n"
+      "      --dry-allowed-length N  DRY allowed length (default 2)\n"
+      "      --dry-penalty-last-n N  DRY window (default -1: context size; 0: off)\n"
+      "      --dry-sequence-breaker S  DRY sequence breaker (repeatable; replaces the defaults\n"
+      "                            \\n : \" *; 'none' for no breakers)\n"
+      "      --mirostat N          0 off, 1 Mirostat, 2 Mirostat 2.0 (replaces the sampler order)\n"
+      "      --mirostat-lr ETA     Mirostat learning rate (default 0.1)\n"
+      "      --mirostat-ent TAU    Mirostat target entropy (default 5)\n"
+      "  -l, --logit-bias ID(+|-)B token id and bias, e.g. 15043+1 or 2-inf (repeatable)\n"
+      "      --min-keep N          samplers keep at least N tokens (default 0)\n"
+      "      --grammar GBNF        constrain the output to a GBNF grammar (root rule 'root')\n"
+      "      --grammar-file FILE   read the grammar from FILE\n"
+      "  -j, --json-schema JSON    constrain the output to a JSON schema ({} : any JSON value)\n"
+      "  -jf, --json-schema-file FILE  read the JSON schema from FILE\n"
+      "      --n-probs N           report the N most likely tokens per generated token (JSON output)\n"
+      "      --post-sampling-probs report probabilities after the sampler chain instead of the raw softmax\n"
       "      --no-bos              do not add the BOS token the vocabulary asks for\n"
       "      --chat                apply the model's chat template to the prompt as a user message\n"
       "      --ignore-eos          never stop at an end-of-generation token\n"
@@ -93,6 +132,133 @@ void usage(const char* argv0) {
       "      --logits-out FILE     write the logits of every prompt position (rows of n_vocab f32)\n"
       "  -h, --help                this help\n",
       argv0);
+}
+
+/// The sampling flags (llama.cpp's names); false when `a` is not one. Errors go to `err`.
+template <class Value, class Number>
+bool parse_sampling_flag(const std::string& a, options& o, Value& value, Number& number, std::string& err) {
+  mmllm::sampling_params& p = o.sampling;
+  auto flag = [&](std::initializer_list<const char*> names) {
+    for (const char* n : names)
+      if (a == n) return true;
+    return false;
+  };
+  auto text = [&](auto&& set) {
+    const auto v = value();
+    if (v) set(*v);
+    return true;
+  };
+  if (flag({"--samplers"})) {
+    return text([&](const std::string& v) {
+      auto order = mmllm::parse_sampler_names(v, true);
+      if (!order) err = order.error().message;
+      if (order) p.samplers = *order;
+    });
+  }
+  if (flag({"--sampling-seq", "--sampler-seq"})) {
+    return text([&](const std::string& v) {
+      auto order = mmllm::parse_sampler_chars(v);
+      if (!order) err = order.error().message;
+      if (order) p.samplers = *order;
+    });
+  }
+  if (flag({"--temp"})) {
+    (void)number(p.temperature);
+    p.temperature = std::max(p.temperature, 0.0f);
+    return true;
+  }
+  struct float_flag {
+    const char* name;
+    float mmllm::sampling_params::*field;
+  };
+  static constexpr float_flag floats[] = {
+      {"--dynatemp-range", &mmllm::sampling_params::dynatemp_range},
+      {"--dynatemp-exp", &mmllm::sampling_params::dynatemp_exponent},
+      {"--top-p", &mmllm::sampling_params::top_p},
+      {"--min-p", &mmllm::sampling_params::min_p},
+      {"--typical", &mmllm::sampling_params::typical_p},
+      {"--top-nsigma", &mmllm::sampling_params::top_n_sigma},
+      {"--xtc-probability", &mmllm::sampling_params::xtc_probability},
+      {"--xtc-threshold", &mmllm::sampling_params::xtc_threshold},
+      {"--repeat-penalty", &mmllm::sampling_params::repeat_penalty},
+      {"--presence-penalty", &mmllm::sampling_params::presence_penalty},
+      {"--frequency-penalty", &mmllm::sampling_params::frequency_penalty},
+      {"--dry-multiplier", &mmllm::sampling_params::dry_multiplier},
+      {"--mirostat-lr", &mmllm::sampling_params::mirostat_eta},
+      {"--mirostat-ent", &mmllm::sampling_params::mirostat_tau},
+  };
+  for (const float_flag& f : floats)
+    if (a == f.name) {
+      (void)number(p.*(f.field));
+      return true;
+    }
+  struct int_flag {
+    const char* name;
+    std::int32_t mmllm::sampling_params::*field;
+  };
+  static constexpr int_flag ints[] = {
+      {"--top-k", &mmllm::sampling_params::top_k},
+      {"--repeat-last-n", &mmllm::sampling_params::repeat_last_n},
+      {"--dry-allowed-length", &mmllm::sampling_params::dry_allowed_length},
+      {"--dry-penalty-last-n", &mmllm::sampling_params::dry_penalty_last_n},
+      {"--mirostat", &mmllm::sampling_params::mirostat},
+      {"--min-keep", &mmllm::sampling_params::min_keep},
+      {"--n-probs", &mmllm::sampling_params::n_probs},
+  };
+  for (const int_flag& f : ints)
+    if (a == f.name) {
+      (void)number(p.*(f.field));
+      return true;
+    }
+  if (flag({"--dry-base"})) {  // llama.cpp ignores values below 1
+    float b = 0.0f;
+    if (number(b) && b >= 1.0f) p.dry_base = b;
+    return true;
+  }
+  if (flag({"--dry-sequence-breaker"})) {
+    return text([&](const std::string& v) {
+      if (!o.dry_breakers_given) p.dry_sequence_breakers.clear();
+      o.dry_breakers_given = true;
+      if (v == "none") {
+        p.dry_sequence_breakers.clear();
+      } else {
+        p.dry_sequence_breakers.push_back(v);
+      }
+    });
+  }
+  if (flag({"-l", "--logit-bias"})) {
+    return text([&](const std::string& v) {
+      const std::size_t sign = v.find_first_of("+-", 1);
+      char* end = nullptr;
+      const long id = std::strtol(v.c_str(), &end, 10);
+      if (sign == std::string::npos || end != v.c_str() + sign) {
+        err = "--logit-bias: expected TOKEN_ID+BIAS or TOKEN_ID-BIAS, got '" + v + "'";
+        return;
+      }
+      const std::string rest = v.substr(sign + 1);
+      float bias = 0.0f;
+      if (rest == "inf" || rest == "INF") {
+        bias = INFINITY;
+      } else {
+        char* e2 = nullptr;
+        bias = std::strtof(rest.c_str(), &e2);
+        if (rest.empty() || *e2 != '\0') {
+          err = "--logit-bias: bad bias in '" + v + "'";
+          return;
+        }
+      }
+      p.logit_bias.push_back({static_cast<mmllm::token_id>(id), v[sign] == '-' ? -bias : bias});
+    });
+  }
+  if (flag({"--grammar"})) return text([&](const std::string& v) { p.grammar = v; });
+  if (flag({"--grammar-file"})) return text([&](const std::string& v) { o.grammar_file = v; });
+  if (flag({"-j", "--json-schema"})) return text([&](const std::string& v) { p.json_schema = v; });
+  if (flag({"-jf", "--json-schema-file"})) return text([&](const std::string& v) { o.json_schema_file = v; });
+  if (flag({"--post-sampling-probs"})) {
+    p.post_sampling_probs = true;
+    return true;
+  }
+  return false;
 }
 
 bool parse_args(int argc, char** argv, options& o, std::string& err) {
@@ -163,22 +329,19 @@ bool parse_args(int argc, char** argv, options& o, std::string& err) {
       if (!number(o.threads)) return false;
     } else if (a == "-b" || a == "--batch-size") {
       if (!number(o.batch)) return false;
-    } else if (a == "--temp") {
-      if (!number(o.temp)) return false;
     } else if (a == "-s" || a == "--seed") {
       long long s = 0;
       if (!number(s)) return false;
-      o.seed = s < 0 ? mmllm::basic_sampling_params::random_seed : static_cast<std::uint32_t>(s);
-    } else if (a == "--top-k") {
-      if (!number(o.top_k)) return false;
-    } else if (a == "--top-p") {
-      if (!number(o.top_p)) return false;
+      o.sampling.seed = s < 0 ? mmllm::default_seed : static_cast<std::uint32_t>(s);
+    } else if (parse_sampling_flag(a, o, value, number, err)) {
+      if (!err.empty()) return false;
     } else if (a == "--no-bos") {
       o.no_bos = true;
     } else if (a == "--chat") {
       o.chat = true;
     } else if (a == "--ignore-eos") {
       o.ignore_eos = true;
+      o.sampling.ignore_eos = true;
     } else if (a == "-r" || a == "--stop" || a == "--reverse-prompt") {
       const auto v = value();
       if (!v) return false;
@@ -210,6 +373,32 @@ bool parse_args(int argc, char** argv, options& o, std::string& err) {
 int fail(const std::string& msg) {
   std::fprintf(stderr, "mmllm-run: %s\n", msg.c_str());
   return 1;
+}
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  return true;
+}
+
+/// llama-server's completion_probabilities entry for one token ("token": the piece without
+/// an incomplete trailing UTF-8 character; "bytes": all of it).
+nlohmann::ordered_json probability_json(const mmllm::tokenizer& tok, mmllm::token_id id, float prob,
+                                        bool post) {
+  const std::string piece = tok.token_to_piece(id, false);
+  nlohmann::ordered_json j;
+  j["id"] = id;
+  j["token"] = piece.substr(0, piece.size() - mmllm::utf8_incomplete_tail(piece));
+  std::vector<unsigned> bytes;
+  for (const char c : piece) bytes.push_back(static_cast<unsigned char>(c));
+  j["bytes"] = bytes;
+  if (post) {
+    j["prob"] = prob;
+  } else {
+    j["logprob"] = mmllm::completion_logprob(prob);
+  }
+  return j;
 }
 
 /// The model's chat template (ChatML when it has none, as llama.cpp does) applied to one
@@ -258,7 +447,11 @@ int main(int argc, char** argv) {
   eo.max_batch_tokens = std::max(1u, o.batch);
   eo.type_k = o.type_k;
   eo.type_v = o.type_v;
-  using engine_t = mmllm::engine<mmllm::compute::simd>;
+  if (o.grammar_file && !read_file(*o.grammar_file, o.sampling.grammar))
+    return fail("cannot read grammar file '" + *o.grammar_file + "'");
+  if (o.json_schema_file && !read_file(*o.json_schema_file, o.sampling.json_schema))
+    return fail("cannot read JSON schema file '" + *o.json_schema_file + "'");
+  using engine_t = mmllm::engine<mmllm::compute::simd, mmllm::full_sampler>;
   auto eng = engine_t::load(o.model, mmllm::compute::simd(pool), eo);
   if (!eng) return fail(o.model + ": " + eng.error().what());
 
@@ -277,10 +470,7 @@ int main(int argc, char** argv) {
   req.add_special = add_special;
   req.parse_special = parse_special;
   engine_t::params_type params;
-  params.sampling.temperature = o.temp;
-  params.sampling.top_k = o.top_k;
-  params.sampling.top_p = o.top_p;
-  params.sampling.seed = o.seed;
+  params.sampling = o.sampling;
   params.max_tokens = o.n_predict;
   params.stop = o.stop;
   params.ignore_eos = o.ignore_eos;
@@ -312,6 +502,19 @@ int main(int argc, char** argv) {
     j["text"] = out->text;
     j["finish_reason"] = std::string(mmllm::to_string(out->finish));
     j["seed"] = out->seed;
+    if (o.sampling.n_probs > 0) {
+      const bool post = o.sampling.post_sampling_probs;
+      nlohmann::ordered_json probs = nlohmann::ordered_json::array();
+      for (const mmllm::sampled_token& st : out->probabilities) {
+        nlohmann::ordered_json e = probability_json(eng->tok(), st.id, st.prob, post);
+        nlohmann::ordered_json top = nlohmann::ordered_json::array();
+        for (const mmllm::token_probability& tp : st.top)
+          top.push_back(probability_json(eng->tok(), tp.id, tp.prob, post));
+        e[post ? "top_probs" : "top_logprobs"] = std::move(top);
+        probs.push_back(std::move(e));
+      }
+      j["completion_probabilities"] = std::move(probs);
+    }
     j["timings"] = {{"prompt_n", t.prompt_n},
                     {"prompt_ms", t.prompt_ms},
                     {"prompt_per_token_ms", t.prompt_per_token_ms()},

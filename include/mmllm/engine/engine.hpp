@@ -161,6 +161,7 @@ class engine {
     setup.n_ctx = static_cast<std::int32_t>(opt_.n_ctx);
     setup.prompt = q.prompt;
     setup.seed = seed_base_ + static_cast<std::uint32_t>(q.id);
+    setup.shared = &sampler_shared_;
     MMLLM_TRY_ASSIGN(S s, S::make(q.params.sampling, setup));
     q.sampler.emplace(std::move(s));
     q.t_submit = clock::now();
@@ -308,7 +309,8 @@ class engine {
     bool started = false, prefilled = false;
     clock::time_point t_start, t_prefilled, t_last;
     std::vector<float> prompt_logits;
-    std::uint64_t admitted = 0;  // admission order
+    std::uint64_t admitted = 0;                // admission order
+    std::vector<sampled_token> probabilities;  // when the sampler reports them
   };
   struct planned {
     std::size_t slot = 0;
@@ -447,6 +449,15 @@ class engine {
     }
     const token_id t = s.sampler->sample(row);
     s.sampler->accept(t);
+    if constexpr (requires { s.sampler->failure(); }) {  // e.g. a grammar no token can continue
+      if (s.sampler->failure()) {
+        finish_slot(si, finish_reason::error, s.sampler->failure()->what());
+        return;
+      }
+    }
+    if constexpr (requires { s.sampler->last(); }) {
+      if (s.sampler->reports_probabilities()) s.probabilities.push_back(s.sampler->last());
+    }
     ++st.n_sampled;
     s.t_last = clock::now();
     ++s.n_generated;
@@ -461,6 +472,9 @@ class engine {
       s.text += tok_.token_to_piece(t, false);  // the peer's per-token piece (no special tokens)
       stop_at = find_stop(s, before);
       if (stop_at != std::string::npos) fin = finish_reason::stop;
+    }
+    if constexpr (requires { s.sampler->finished(); }) {  // a complete grammar: nothing may follow
+      if (fin == finish_reason::none && s.sampler->finished()) fin = finish_reason::stop;
     }
     if (fin == finish_reason::none) {
       if (s.params.max_tokens >= 0 && s.n_generated >= static_cast<std::size_t>(s.params.max_tokens))
@@ -552,6 +566,7 @@ class engine {
       }
     }
     o.prompt_logits = std::move(s.prompt_logits);
+    o.probabilities = std::move(s.probabilities);
     if constexpr (requires { s.sampler->seed(); }) o.seed = s.sampler->seed();
     if (fin == finish_reason::abort || fin == finish_reason::error) {
       token_event e;
@@ -599,6 +614,7 @@ class engine {
   std::uint64_t admit_counter_ = 0;
   std::uint32_t seed_base_ = 0;
   std::uint64_t n_preemptions_ = 0;
+  std::shared_ptr<void> sampler_shared_;  // sampler_setup::shared
 };
 
 }  // namespace mmllm

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../sampling/sampled_token.hpp"
 #include "../tokenize/vocabulary.hpp"
 #include "token_sampler.hpp"
 
@@ -112,6 +113,9 @@ struct generation_output {
   generation_timings timings;
   std::vector<float> prompt_logits;  ///< [prompt_tokens.size()][n_vocab] when asked for
   std::uint32_t seed = 0;            ///< the sampler's seed (meaningful for basic_sampler)
+  /// Per generated token: its probability and the most likely alternatives, when the sampler
+  /// reports them (full_sampler with n_probs > 0; llama-server's completion_probabilities).
+  std::vector<sampled_token> probabilities;
 };
 
 }  // namespace mmllm

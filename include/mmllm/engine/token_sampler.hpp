@@ -25,6 +25,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <span>
 #include <vector>
@@ -41,6 +42,9 @@ struct sampler_setup {
   std::int32_t n_ctx = 0;            ///< context size of the sequence
   std::span<const token_id> prompt;  ///< the prompt tokens
   std::uint32_t seed = 0;            ///< seed to use when the parameters ask for a random one
+  /// Engine-owned storage a sampler type may use for tables all requests share (built on
+  /// first use, e.g. full_sampler's grammar vocabulary); null when there is none.
+  std::shared_ptr<void>* shared = nullptr;
 };
 
 /// A sampler the engine can use (see the header comment).
