@@ -13,7 +13,8 @@
 //   mmllm-bench-kernels -t 2 -d q4_0,q8_0 -b 1 --no-gemm   # a short run
 // Flags: -t threads list, -d dtypes, -s WxK shapes (rows x cols of W), -b batches,
 //        -g TOKENSxINxOUT gemm shape, --no-gemm, --no-matmul, --hot, -l level
-//        (generic|avx2|avx512), --seconds per measurement (default 0.3), --reps rounds.
+//        (generic|avx2|avx512), --seconds per measurement (default 0.3), --reps rounds,
+//        --gemm-min-rows N (plain-float weights use the GEMM from N activation rows).
 #include <mmllm/compute/simd.hpp>
 #include <mmllm/compute/thread_pool.hpp>
 #include <mmllm/core/quant_formats.hpp>
@@ -54,6 +55,7 @@ struct options {
   std::optional<isa> level;
   double seconds = 0.3;
   int reps = 5;
+  std::optional<std::size_t> gemm_min_rows;
 };
 
 std::vector<std::string> split(std::string_view s, char sep) {
@@ -72,7 +74,7 @@ std::vector<std::string> split(std::string_view s, char sep) {
       stderr,
       "error: %s\nusage: mmllm-bench-kernels [-t 1,2] [-d q4_0,q8_0,...] [-s 4096x4096,...] [-b 1,64]\n"
       "       [-g 4096x1152x4304] [--no-gemm] [--no-matmul] [--hot] [-l generic|avx2|avx512]\n"
-      "       [--seconds 0.3] [--reps 5]\n",
+      "       [--seconds 0.3] [--reps 5] [--gemm-min-rows 16]\n",
       msg);
   std::exit(2);
 }
@@ -125,6 +127,8 @@ options parse(int argc, char** argv) {
                                 : (usage("level"), isa::generic);
     } else if (a == "--seconds") {
       o.seconds = std::stod(std::string(value()));
+    } else if (a == "--gemm-min-rows") {
+      o.gemm_min_rows = std::stoul(std::string(value()));
     } else if (a == "--reps") {
       o.reps = std::stoi(std::string(value()));
     } else {
@@ -365,6 +369,7 @@ int main(int argc, char** argv) {
           for (std::size_t ti = 0; ti < o.threads.size(); ++ti) {
             thread_pool pool(o.threads[ti]);
             simd policy(level, pool);
+            if (o.gemm_min_rows) policy.options().gemm_min_rows = *o.gemm_min_rows;
             const auto r = bench_matmul(policy, w, batch, o);
             const char* kind = batch == 1 ? "matvec" : "matmat";
             std::printf(
@@ -386,6 +391,7 @@ int main(int argc, char** argv) {
       for (std::size_t ti = 0; ti < o.threads.size(); ++ti) {
         thread_pool pool(o.threads[ti]);
         simd policy(level, pool);
+        if (o.gemm_min_rows) policy.options().gemm_min_rows = *o.gemm_min_rows;
         const auto r = bench_matmul(policy, w, o.gemm_tokens, o);
         std::printf(
             "%-5s gemm %zu tokens x %zu -> %zu t=%u: %8.2f ms  %7.1f GFLOP/s  (cpu %.2f: %.1f GFLOP/s per "
