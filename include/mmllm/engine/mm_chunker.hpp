@@ -56,8 +56,11 @@ inline constexpr std::string_view peer_quirk_legacy_image_marker = "<__image__>"
 struct precomputed_embeddings {
   std::vector<float> data;  ///< n_tokens × n_embd, row-major
   std::size_t n_embd = 0;
-  size2 token_grid{};  ///< M-RoPE models: columns × rows of the tokens (required there)
-  size2 tiles{};       ///< tiled models: tile columns × rows; the rows are the tiles then the overview
+  modality mod =
+      modality::vision;      ///< whose place (wrappers, layout) the rows take: an image's or an audio clip's
+  size2 token_grid{};        ///< M-RoPE models: columns × rows of the tokens (required there)
+  size2 tiles{};             ///< tiled models: tile columns × rows; the rows are the tiles then the overview
+  std::size_t n_chunks = 0;  ///< audio: number of 30-s chunks the rows split into equally (0: one)
   [[nodiscard]] std::size_t n_tokens() const noexcept { return n_embd == 0 ? 0 : data.size() / n_embd; }
 };
 
@@ -210,20 +213,33 @@ class chunk_builder {
   std::vector<prompt_chunk> chunks_;
 };
 
-/// Cache key of an item: "u:<uuid>" or "<kind>:<content hash>".
+/// Cache key of an item: "u:<uuid>" or "<kind>:<content hash>". (Built by appending: GCC 12
+/// warns falsely about `"xy" + string` at -O3.)
 inline std::string media_key(const media_item& it) {
-  if (!it.uuid.empty()) return "u:" + it.uuid;
+  std::string key;
+  if (!it.uuid.empty()) {
+    key = "u:";
+    key += it.uuid;
+    return key;
+  }
   switch (it.what) {
-    case media_item::kind::image: return "i:" + media::content_hash(it.image).hex();
-    case media_item::kind::audio: return "a:" + media::content_hash(it.audio).hex();
+    case media_item::kind::image:
+      key = "i:";
+      key += media::content_hash(it.image).hex();
+      break;
+    case media_item::kind::audio:
+      key = "a:";
+      key += media::content_hash(it.audio).hex();
+      break;
     case media_item::kind::embeddings: {
       const auto* b = reinterpret_cast<const std::uint8_t*>(it.embeddings.data.data());
-      return "e:" +
-             media::content_hash(std::span<const std::uint8_t>(b, it.embeddings.data.size() * sizeof(float)))
+      key = "e:";
+      key += media::content_hash(std::span<const std::uint8_t>(b, it.embeddings.data.size() * sizeof(float)))
                  .hex();
+      break;
     }
   }
-  return {};
+  return key;
 }
 
 }  // namespace detail
@@ -269,13 +285,32 @@ inline result<mm_prompt> tokenize_multimodal(const tokenizer& tok, const multimo
       c.mrope = mrope;
       return c;
     };
-    if (it.what == media_item::kind::audio) {
+    const bool audio_embeds = it.what == media_item::kind::embeddings && it.embeddings.mod == modality::audio;
+    if (it.what == media_item::kind::audio || audio_embeds) {
       if (enc == nullptr || enc->audio() == nullptr)
         return make_error(errc::unsupported, "multimodal: the model does not support audio input");
-      if (it.audio.samples.empty()) return make_error(errc::invalid_argument, "multimodal: empty audio data");
-      MMLLM_TRY_ASSIGN(pm.audio, enc->audio()->preprocess(it.audio));
-      for (const auto& m : pm.audio.entries) pm.entry_tokens.push_back(enc->audio()->n_tokens(m));
-      layout = enc->audio()->layout(pm.audio);
+      if (audio_embeds) {
+        const precomputed_embeddings& pe = it.embeddings;
+        if (pe.n_embd != enc->n_embd_out() || pe.data.empty() || pe.data.size() % pe.n_embd != 0)
+          return make_error(errc::invalid_argument,
+                            "multimodal: precomputed audio embeddings must be (n_tokens, ",
+                            std::to_string(enc->n_embd_out()), ") floats");
+        const std::size_t n_chunks = std::max<std::size_t>(1, pe.n_chunks), nt = pe.n_tokens();
+        if (nt % n_chunks != 0)
+          return make_error(errc::invalid_argument, "multimodal: audio embedding rows do not split into ",
+                            std::to_string(n_chunks), " equal chunks");
+        pm.embeddings = pe;
+        pm.audio.entries.resize(n_chunks);
+        pm.entry_tokens.assign(n_chunks, nt / n_chunks);
+        layout = enc->audio()->layout(pm.audio);
+        pm.audio.entries.clear();
+      } else {
+        if (it.audio.samples.empty())
+          return make_error(errc::invalid_argument, "multimodal: empty audio data");
+        MMLLM_TRY_ASSIGN(pm.audio, enc->audio()->preprocess(it.audio));
+        for (const auto& m : pm.audio.entries) pm.entry_tokens.push_back(enc->audio()->n_tokens(m));
+        layout = enc->audio()->layout(pm.audio);
+      }
       for (const layout_step& s : layout) {
         if (s.what == layout_step::kind::text)
           b.add_text(s.text, true);
