@@ -13,6 +13,13 @@
 //    the packed, cache-blocked GEMM of gemm.hpp.
 // Each element of Y is computed by one tile call whose shape depends only on the problem,
 // so results do not depend on the number of threads. Jobs never wait for each other.
+//
+// Separate compilation (optional): the dot path's dispatcher instantiates every block format
+// for every ISA variant (about 1.5 MB of code, most of the compile time of a translation unit
+// that multiplies matrices). A program that defines MMLLM_SEPARATE_KERNELS in every
+// translation unit sees only a declaration of `detail::matmul` here and compiles it once, in
+// the translation unit that also defines MMLLM_KERNELS_IMPLEMENTATION before including
+// <mmllm/compute/simd.hpp> (the test suite does this: tests/support/kernels.cpp).
 #pragma once
 
 #include <algorithm>
@@ -153,11 +160,22 @@ inline result<void> matmul_gemm(isa level, matrix_view<const float> x, const any
   return ok();
 }
 
+#if defined(MMLLM_SEPARATE_KERNELS) && !defined(MMLLM_KERNELS_IMPLEMENTATION)
+/// Y = X·Wᵀ at `level` (defined in the program's MMLLM_KERNELS_IMPLEMENTATION unit).
+result<void> matmul(isa level, const cpu_features& cpu, matrix_view<const float> x, const any_matrix_view& w,
+                    matrix_view<float> y, workspace& ws, executor_ref ex, const matmul_options& opt);
+#else
+#if defined(MMLLM_SEPARATE_KERNELS)
+#define MMLLM_DETAIL_MATMUL_LINKAGE  // the one out-of-line definition
+#else
+#define MMLLM_DETAIL_MATMUL_LINKAGE inline
+#endif
 /// Y = X·Wᵀ at `level` (kernel variants as `cpu` allows): checks shapes, picks the path,
 /// dispatches on W's dtype.
-inline result<void> matmul(isa level, const cpu_features& cpu, matrix_view<const float> x,
-                           const any_matrix_view& w, matrix_view<float> y, workspace& ws, executor_ref ex,
-                           const matmul_options& opt) {
+MMLLM_DETAIL_MATMUL_LINKAGE result<void> matmul(isa level, const cpu_features& cpu,
+                                                matrix_view<const float> x, const any_matrix_view& w,
+                                                matrix_view<float> y, workspace& ws, executor_ref ex,
+                                                const matmul_options& opt) {
   MMLLM_TRY(check_matmul(x, w, y));
   const bool plain = w.type == dtype::f32 || w.type == dtype::f16 || w.type == dtype::bf16;
   if (plain && x.extent(0) >= std::max<std::size_t>(1, opt.gemm_min_rows))
@@ -178,5 +196,7 @@ inline result<void> matmul(isa level, const cpu_features& cpu, matrix_view<const
     return matmul_dot<Q, isa::generic, isa_ext::none>(x, w, y, ws, ex);
   });
 }
+#undef MMLLM_DETAIL_MATMUL_LINKAGE
+#endif
 
 }  // namespace mmllm::compute::detail
