@@ -7,12 +7,19 @@
 //   mmllm-make-model --params 1B --type q4_0 -o /tmp/tinyllama-q4_0.gguf   # a model to measure
 //
 // The table has llama-bench's columns (model, size, params, backend, threads, test, t/s as
-// mean ± standard deviation over the repetitions, after one warm-up run). Below it: the
-// memory read bandwidth measured in this program with the same threads (a streaming sum
-// over a buffer much larger than the last-level cache), the bytes one generated token must
-// read (every weight used per token — the token-embedding table only when it is also the
-// output — plus the average KV cache read), the resulting bandwidth limit on generation
-// (bandwidth / bytes per token) and the measured tgN as a fraction of it.
+// mean ± standard deviation over the repetitions, after one warm-up run). Below it, per
+// test, the best and the median repetition (on a shared machine the best is the closest to
+// an undisturbed run), and for every tgN the bandwidth limit on generation:
+//  - read bandwidth: a streaming sum, on the same threads, over a 1 GiB buffer (far larger
+//    than the last-level cache), measured right after every tg repetition so that both see
+//    the same load on the machine (best pass of each sample);
+//  - bytes per token: every weight a generated token reads (the token-embedding table only
+//    when it is also the output matrix: otherwise one row of it) plus the average KV cache
+//    read over the N steps;
+//  - limit = bandwidth / bytes per token; the ratio measured t/s / limit is given for the
+//    best repetition against the best bandwidth sample, and as the median of the
+//    per-repetition ratios (each repetition against the bandwidth measured after it).
+// The load average of the machine (/proc/loadavg) is printed before and after the run.
 #include <mmllm/compute/isa.hpp>
 #include <mmllm/compute/simd.hpp>
 #include <mmllm/compute/thread_pool.hpp>
@@ -93,43 +100,81 @@ float sum_any(const mmllm::compute::cpu_features& f, const float* p, std::size_t
   return a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
 }
 
-/// Best GB/s of a streaming sum over `bytes` split among the pool's threads.
-double read_bandwidth(mmllm::compute::thread_pool& pool, std::size_t bytes, int reps) {
-  const std::size_t n = bytes / sizeof(float) / 4096 * 4096;
-  auto* data = static_cast<float*>(::operator new (n * sizeof(float), std::align_val_t{64}));
-  pool.run([&](unsigned i, unsigned nt) {  // first touch by the threads that read
-    const auto [b, e] = mmllm::compute::thread_pool::partition(n, i, nt, 4096);
-    for (std::size_t k = b; k < e; ++k) data[k] = 1.0f;
-  });
-  const auto f = mmllm::compute::detect_cpu_features();
-  std::vector<float> part(pool.size());
-  double best = 0;
-  volatile float sink = 0;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = clock_type::now();
+/// A buffer for the streaming-read measurement, first touched by the threads that read it.
+class bandwidth_probe {
+ public:
+  bandwidth_probe(mmllm::compute::thread_pool& pool, std::size_t bytes)
+      : pool_(&pool), n_(bytes / sizeof(float) / 4096 * 4096), part_(pool.size()) {
+    data_ = static_cast<float*>(::operator new (n_ * sizeof(float), std::align_val_t{64}));
     pool.run([&](unsigned i, unsigned nt) {
-      const auto [b, e] = mmllm::compute::thread_pool::partition(n, i, nt, 4096);
-      part[i] = b < e ? sum_any(f, data + b, e - b) : 0.0f;
+      const auto [b, e] = mmllm::compute::thread_pool::partition(n_, i, nt, 4096);
+      for (std::size_t k = b; k < e; ++k) data_[k] = 1.0f;
     });
-    const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
-    float t = 0;
-    for (const float v : part) t += v;
-    sink = sink + t;
-    best = std::max(best, static_cast<double>(n * sizeof(float)) / s / 1e9);
   }
-  ::operator delete (data, std::align_val_t{64});
-  return best;
-}
+  bandwidth_probe(const bandwidth_probe&) = delete;
+  bandwidth_probe& operator=(const bandwidth_probe&) = delete;
+  ~bandwidth_probe() { ::operator delete (data_, std::align_val_t{64}); }
+
+  [[nodiscard]] std::size_t bytes() const noexcept { return n_ * sizeof(float); }
+
+  /// Best GB/s over `passes` streaming sums of the whole buffer.
+  double measure(int passes) {
+    double best = 0;
+    for (int r = 0; r < passes; ++r) {
+      const auto t0 = clock_type::now();
+      pool_->run([&](unsigned i, unsigned nt) {
+        const auto [b, e] = mmllm::compute::thread_pool::partition(n_, i, nt, 4096);
+        part_[i] = b < e ? sum_any(features_, data_ + b, e - b) : 0.0f;
+      });
+      const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+      float t = 0;
+      for (const float v : part_) t += v;
+      sink_ = sink_ + t;
+      best = std::max(best, static_cast<double>(bytes()) / s / 1e9);
+    }
+    return best;
+  }
+
+ private:
+  mmllm::compute::thread_pool* pool_;
+  std::size_t n_;
+  float* data_ = nullptr;
+  std::vector<float> part_;
+  mmllm::compute::cpu_features features_ = mmllm::compute::detect_cpu_features();
+  volatile float sink_ = 0;
+};
 
 struct stats {
-  double mean = 0, sd = 0;
+  double mean = 0, sd = 0, best = 0, median = 0;
 };
-stats summarize(const std::vector<double>& v) {
+stats summarize(std::vector<double> v) {
   stats s;
+  if (v.empty()) return s;
   for (const double x : v) s.mean += x;
   s.mean /= static_cast<double>(v.size());
   for (const double x : v) s.sd += (x - s.mean) * (x - s.mean);
   s.sd = v.size() > 1 ? std::sqrt(s.sd / static_cast<double>(v.size() - 1)) : 0.0;
+  std::sort(v.begin(), v.end());
+  s.best = v.back();
+  const std::size_t h = v.size() / 2;
+  s.median = v.size() % 2 != 0 ? v[h] : (v[h - 1] + v[h]) / 2.0;
+  return s;
+}
+
+/// The first three fields of /proc/loadavg ("?" where it cannot be read).
+std::string load_average() {
+  std::string s = "?";
+  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
+    char buf[128] = {};
+    if (std::fgets(buf, sizeof buf, f) != nullptr) {
+      s = buf;
+      std::size_t cut = 0;
+      for (int field = 0; field < 3 && cut != std::string::npos; ++field) cut = s.find(' ', cut + 1);
+      s = s.substr(0, std::min(cut, s.size()));
+      while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    }
+    std::fclose(f);
+  }
   return s;
 }
 
@@ -187,35 +232,68 @@ int main(int argc, char** argv) {
   if (!model) return fail(model_path + ": " + model.error().what());
   const auto& d = model->desc();
 
-  // model description as llama-bench prints it: "llama 1B Q4_0", size, params
-  const auto te_type = model->layers()[0].ffn_down.type;
+  // model description as llama-bench prints it ("llama 1.1B Q4_0"), size, params
+  std::string type_name(mmllm::name_of(model->layers()[0].ffn_down.type));
+  for (char& c : type_name)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
   char model_name[96];
-  std::snprintf(model_name, sizeof model_name, "%s %.2fB %s", d.arch.c_str(),
-                static_cast<double>(model->n_params()) / 1e9, std::string(mmllm::name_of(te_type)).c_str());
+  const double n_params = static_cast<double>(model->n_params());
+  if (n_params >= 1e9)
+    std::snprintf(model_name, sizeof model_name, "%s %.1fB %s", d.arch.c_str(), n_params / 1e9,
+                  type_name.c_str());
+  else
+    std::snprintf(model_name, sizeof model_name, "%s %.0fM %s", d.arch.c_str(), n_params / 1e6,
+                  type_name.c_str());
   const double size_mib = static_cast<double>(model->weight_bytes()) / (1 << 20);
-  // bytes one generated token reads from the weights
-  const std::uint64_t te_bytes =
-      static_cast<std::uint64_t>(model->token_embd().row_stride) * model->token_embd().rows;
-  const std::uint64_t weight_bytes_per_token = model->weight_bytes() - (model->tied_output() ? 0 : te_bytes);
+  const double params_b = static_cast<double>(model->n_params()) / 1e9;
+  // bytes one generated token reads from the weights: all of them but the token-embedding
+  // table, of which one row (unless it is also the output matrix)
+  const auto& te = model->token_embd();
+  const std::uint64_t te_bytes = static_cast<std::uint64_t>(te.row_stride) * te.rows;
+  const std::uint64_t weight_bytes_per_token =
+      model->weight_bytes() - (model->tied_output() ? 0 : te_bytes - te.row_stride);
 
-  std::printf("| %-22s | %10s | %7s | %-12s | %7s | %8s | %16s |\n", "model", "size", "params", "backend",
+  std::printf("load average before: %s\n\n", load_average().c_str());
+  std::printf("| %-22s | %11s | %7s | %-12s | %7s | %8s | %18s |\n", "model", "size", "params", "backend",
               "threads", "test", "t/s");
   std::printf("| %s | %s | %s | %s | %s | %s | %s |\n", std::string(22, '-').c_str(),
-              std::string(10, '-').c_str(), std::string(7, '-').c_str(), std::string(12, '-').c_str(),
-              std::string(7, '-').c_str(), std::string(8, '-').c_str(), std::string(16, '-').c_str());
+              std::string(11, '-').c_str(), std::string(7, '-').c_str(), std::string(12, '-').c_str(),
+              std::string(7, '-').c_str(), std::string(8, '-').c_str(), std::string(18, '-').c_str());
 
-  struct tg_result {
-    int threads, n;
-    double tps;
+  struct test_result {
+    int threads = 0;
+    std::string test;
+    stats tps;
+    int n = 0;                   // tg: tokens generated
+    stats bw;                    // tg: bandwidth samples (GB/s)
+    std::vector<double> ratios;  // tg: per-repetition t/s / limit
   };
-  std::vector<tg_result> tg_results;
+  std::vector<test_result> results;
   std::uint32_t max_ctx = 16;
   for (const int p : n_prompt) max_ctx = std::max<std::uint32_t>(max_ctx, static_cast<std::uint32_t>(p));
   for (const int n : n_gen) max_ctx = std::max<std::uint32_t>(max_ctx, static_cast<std::uint32_t>(n));
+  // average KV cache bytes read per generated token over n steps (cells 1 … n)
+  std::uint64_t kv_row = 0;
+  for (const auto& l : d.layers) {
+    kv_row += *mmllm::row_bytes(mmllm::models::to_dtype(type_k), std::uint64_t{l.n_head_kv} * d.head_dim_k);
+    kv_row += *mmllm::row_bytes(mmllm::models::to_dtype(type_v), std::uint64_t{l.n_head_kv} * d.head_dim_v);
+  }
+  auto bytes_per_token = [&](int n) {
+    return static_cast<double>(weight_bytes_per_token) + static_cast<double>(kv_row) * (n + 1) / 2.0;
+  };
+  auto print_row = [&](const char* backend, int nt, const std::string& test, const stats& st) {
+    char ts[48];
+    std::snprintf(ts, sizeof ts, "%.2f ± %.2f", st.mean, st.sd);
+    std::printf("| %-22s | %7.2f MiB | %5.2f B | %-12s | %7d | %8s | %18s |\n", model_name, size_mib,
+                params_b, backend, nt, test.c_str(), ts);
+    std::fflush(stdout);
+  };
 
   for (const int nt : threads) {
     mmllm::compute::thread_pool pool(static_cast<unsigned>(std::max(1, nt)));
     mmllm::models::decoder<mmllm::compute::simd> dec(*model, mmllm::compute::simd(pool));
+    std::unique_ptr<bandwidth_probe> probe;
+    if (bandwidth && !n_gen.empty()) probe = std::make_unique<bandwidth_probe>(pool, std::size_t{1} << 30);
     char backend[32];
     std::snprintf(backend, sizeof backend, "CPU %s",
                   std::string(mmllm::compute::to_string(dec.policy().level())).c_str());
@@ -245,17 +323,17 @@ int main(int argc, char** argv) {
         if (!out) return fail(out.error().what());
         if (r > 0) tps.push_back(p / s);
       }
-      const stats st = summarize(tps);
-      char test[16], ts[32];
-      std::snprintf(test, sizeof test, "pp%d", p);
-      std::snprintf(ts, sizeof ts, "%.2f ± %.2f", st.mean, st.sd);
-      std::printf("| %-22s | %6.2f MiB | %5.2f B | %-12s | %7d | %8s | %16s |\n", model_name, size_mib,
-                  static_cast<double>(model->n_params()) / 1e9, backend, nt, test, ts);
-      std::fflush(stdout);
+      test_result tr;
+      tr.threads = nt;
+      tr.test = "pp" + std::to_string(p);
+      tr.tps = summarize(tps);
+      print_row(backend, nt, tr.test, tr.tps);
+      results.push_back(std::move(tr));
     }
     for (const int n : n_gen) {
       if (n <= 0) continue;
-      std::vector<double> tps;
+      std::vector<double> tps, bws;
+      test_result tr;
       for (int r = 0; r <= reps; ++r) {
         kv->clear();
         const auto t0 = clock_type::now();
@@ -266,42 +344,41 @@ int main(int argc, char** argv) {
           if (!out) return fail(out.error().what());
         }
         const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
-        if (r > 0) tps.push_back(n / s);
+        if (r == 0) continue;
+        tps.push_back(n / s);
+        if (probe) {
+          const double bw = probe->measure(3);
+          bws.push_back(bw);
+          tr.ratios.push_back(tps.back() / (bw * 1e9 / bytes_per_token(n)));
+        }
       }
-      const stats st = summarize(tps);
-      char test[16], ts[32];
-      std::snprintf(test, sizeof test, "tg%d", n);
-      std::snprintf(ts, sizeof ts, "%.2f ± %.2f", st.mean, st.sd);
-      std::printf("| %-22s | %6.2f MiB | %5.2f B | %-12s | %7d | %8s | %16s |\n", model_name, size_mib,
-                  static_cast<double>(model->n_params()) / 1e9, backend, nt, test, ts);
-      std::fflush(stdout);
-      tg_results.push_back({nt, n, st.mean});
+      tr.threads = nt;
+      tr.test = "tg" + std::to_string(n);
+      tr.n = n;
+      tr.tps = summarize(tps);
+      tr.bw = summarize(bws);
+      print_row(backend, nt, tr.test, tr.tps);
+      results.push_back(std::move(tr));
     }
   }
 
-  if (bandwidth && !tg_results.empty()) {
-    std::printf("\n");
-    for (const auto& t : tg_results) {
-      mmllm::compute::thread_pool pool(static_cast<unsigned>(std::max(1, t.threads)));
-      const double bw = read_bandwidth(pool, std::size_t{1} << 30, 5);
-      // average KV cache bytes read per token over the run (cells 1 … n)
-      std::uint64_t kv_row = 0;
-      for (const auto& l : d.layers) {
-        kv_row +=
-            *mmllm::row_bytes(mmllm::models::to_dtype(type_k), std::uint64_t{l.n_head_kv} * d.head_dim_k);
-        kv_row +=
-            *mmllm::row_bytes(mmllm::models::to_dtype(type_v), std::uint64_t{l.n_head_kv} * d.head_dim_v);
-      }
-      const double bytes =
-          static_cast<double>(weight_bytes_per_token) + static_cast<double>(kv_row) * (t.n + 1) / 2.0;
-      const double limit = bw * 1e9 / bytes;
-      std::printf(
-          "tg%d, %d threads: read bandwidth %.1f GB/s (streaming sum, 1 GiB); %.1f MB read per token "
-          "(weights %.1f MB + "
-          "KV %.2f MB on average) -> limit %.2f t/s; measured %.2f t/s = %.0f%% of the bandwidth limit\n",
-          t.n, t.threads, bw, bytes / 1e6, static_cast<double>(weight_bytes_per_token) / 1e6,
-          static_cast<double>(kv_row) * (t.n + 1) / 2.0 / 1e6, limit, t.tps, 100.0 * t.tps / limit);
-    }
+  std::printf("\nload average after: %s\n\n", load_average().c_str());
+  for (const auto& r : results) {
+    std::printf("%s, %d threads: best %.2f t/s, median %.2f t/s (%d repetitions)\n", r.test.c_str(),
+                r.threads, r.tps.best, r.tps.median, reps);
+    if (r.n == 0 || r.ratios.empty()) continue;
+    const double bytes = bytes_per_token(r.n);
+    const double limit_best = r.bw.best * 1e9 / bytes;
+    const stats ratio = summarize(r.ratios);
+    std::printf(
+        "  read bandwidth (streaming sum over 1 GiB, %d threads, after each repetition): best %.1f GB/s, "
+        "median %.1f GB/s\n"
+        "  bytes read per token: %.1f MB (weights %.1f MB + KV cache %.2f MB on average)\n"
+        "  bandwidth limit: %.2f t/s (best bandwidth); best %s = %.0f%% of it; median of the "
+        "per-repetition ratios %.0f%%\n",
+        r.threads, r.bw.best, r.bw.median, bytes / 1e6, static_cast<double>(weight_bytes_per_token) / 1e6,
+        static_cast<double>(kv_row) * (r.n + 1) / 2.0 / 1e6, limit_best, r.test.c_str(),
+        100.0 * r.tps.best / limit_best, 100.0 * ratio.median);
   }
   return 0;
 }

@@ -14,10 +14,12 @@
 // llama.cpp loads the file too. Tensors are generated and quantized while the file is
 // written (gguf_writer::add_tensor_generated): multi-GB models never sit in memory.
 
-// g++ 12 at -O3 reports a false -Wstringop-overflow inside gguf_writer's inlined vector
-// inserts of metadata numbers; it is not an error in this program.
+// g++ 12 at -O3 reports false -Wstringop-overflow / -overread / -Warray-bounds inside gguf_writer's
+// inlined vector inserts of metadata numbers; it is not an error in this program.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#pragma GCC diagnostic ignored "-Wstringop-overread"
 #endif
 
 #include <mmllm/core/quant_formats.hpp>
@@ -76,6 +78,29 @@ struct options {
   std::uint64_t seed = 1;
 };
 
+/// llama.cpp's `general.file_type` (llama_ftype) for a model whose 2-D tensors are all `t`
+/// (k-quants as the peer's "medium" mixes, the closest label; only a name in the peer's tools).
+std::uint32_t file_type_of(mmllm::dtype t) {
+  switch (t) {
+    case mmllm::dtype::f32: return 0;
+    case mmllm::dtype::f16: return 1;
+    case mmllm::dtype::q4_0: return 2;
+    case mmllm::dtype::q4_1: return 3;
+    case mmllm::dtype::q8_0: return 7;
+    case mmllm::dtype::q5_0: return 8;
+    case mmllm::dtype::q5_1: return 9;
+    case mmllm::dtype::q2_K: return 10;
+    case mmllm::dtype::q3_K: return 12;
+    case mmllm::dtype::q4_K: return 15;
+    case mmllm::dtype::q5_K: return 17;
+    case mmllm::dtype::q6_K: return 18;
+    case mmllm::dtype::iq4_nl: return 25;
+    case mmllm::dtype::iq4_xs: return 30;
+    case mmllm::dtype::bf16: return 32;
+    default: return 1024;  // LLAMA_FTYPE_GUESSED
+  }
+}
+
 int fail(const std::string& m) {
   std::fprintf(stderr, "mmllm-make-model: %s\n", m.c_str());
   return 1;
@@ -133,7 +158,7 @@ int main(int argc, char** argv) {
   const std::string arch = "llama";
   w.set("general.architecture", arch)
       .set("general.name", "mmllm synthetic " + std::string(sh->name))
-      .set("general.file_type", std::uint32_t{0})
+      .set("general.file_type", file_type_of(*type))
       .set(arch + ".context_length", s.n_ctx)
       .set(arch + ".embedding_length", s.n_embd)
       .set(arch + ".block_count", s.n_layer)
