@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <string_view>
+#include <vector>
 
 #include "token_candidates.hpp"
 
@@ -47,20 +48,40 @@ class top_n_sigma_sampler {
     const float cut = max_l - n_ * sigma;
     for (std::size_t i = 0; i < c.size; ++i)
       if (c.data[i].logit < cut) c.data[i].logit = -INFINITY;
-    // softmax over the list sorted by logit; the -inf tail needs no sorting
+    // softmax over the list sorted by logit; the -inf tail needs no sorting. The masked
+    // candidates move to the end in their order (a stable partition through a reused scratch
+    // buffer, no allocation per call), and only the finite head is sorted and normalized:
+    // the tail's terms are exactly zero, so the probabilities equal a softmax of the whole list.
+    std::size_t keep = 0;
     if (!c.sorted) {
-      token_data* mid = std::stable_partition(c.data, c.data + c.size,
-                                              [](const token_data& t) { return t.logit != -INFINITY; });
-      std::sort(c.data, mid, detail::logit_greater);
+      tail_.clear();
+      for (std::size_t i = 0; i < c.size; ++i) {
+        if (c.data[i].logit != -INFINITY) {
+          c.data[keep++] = c.data[i];
+        } else {
+          tail_.push_back(c.data[i]);
+        }
+      }
+      std::copy(tail_.begin(), tail_.end(), c.data + keep);
+      std::sort(c.data, c.data + keep, detail::logit_greater);
       c.sorted = true;
+    } else {
+      while (keep < c.size && c.data[keep].logit != -INFINITY) ++keep;
     }
-    softmax(c, false);
+    if (keep == 0) {
+      softmax(c, false);
+      return;
+    }
+    candidate_list head{c.data, keep, -1, true};
+    softmax(head, false);
+    for (std::size_t i = keep; i < c.size; ++i) c.data[i].p = 0.0f;
   }
   void accept(token_id /*t*/) {}
   void reset() {}
 
  private:
   float n_;
+  std::vector<token_data> tail_;  // scratch: the masked candidates during apply
 };
 
 }  // namespace mmllm
