@@ -303,7 +303,12 @@ inline void pre_tokenize(pre_tokenized& p, const std::vector<pre_tokenizer_step>
       case pre_tokenizer_step::kind::byte_level:
         if (s.add_prefix_space) {
           detail::rewrite_spans(p, [](std::string_view t) {
-            return (!t.empty() && t.front() == ' ') ? std::string(t) : " " + std::string(t);
+            if (!t.empty() && t.front() == ' ') return std::string(t);
+            std::string r;  // appended, not `" " + string`: g++ 12 -O3 warns falsely (-Wrestrict)
+            r.reserve(t.size() + 1);
+            r += ' ';
+            r += t;
+            return r;
           });
         }
         if (s.rule) {
