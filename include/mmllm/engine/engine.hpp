@@ -22,6 +22,16 @@
 // Sampling runs after each step for every sequence whose last fed token produced logits.
 // Streaming callbacks run inside step() on the calling thread.
 //
+// Media (engine_options::mmproj, or create() with an encoder): a request's prompt is split at
+// its media markers (mm_chunker.hpp) and its multi_modal_data (multi_modal_data.hpp) take the
+// markers' places. add_request preprocesses and encodes the media right away (through the
+// engine's encoder cache: a repeated image or uuid is encoded once) and lays the prompt out as
+// entries (mm_eval.hpp's prompt_entries): tokens and embedding rows with their positions
+// (M-RoPE streams for Qwen2-VL, whose generated tokens continue after the image's
+// max(nx, ny) positions). Prefill chunks take slices of those entries; a Gemma 3 image
+// (bidirectional attention) is not split across steps unless it is larger than
+// max_batch_tokens (then it is split as the peer splits it at n_batch).
+//
 // Threads: the compute policy's executor (e.g. compute::simd over a caller's thread_pool)
 // runs the matmuls and attention; the engine itself starts none. Not thread-safe.
 #pragma once
@@ -49,6 +59,10 @@
 #include "../models/text_model.hpp"
 #include "../tokenize/gguf_tokenizer.hpp"
 #include "../tokenize/tokenizer.hpp"
+#include "encoder_cache.hpp"
+#include "mm_chunker.hpp"
+#include "mm_eval.hpp"
+#include "multi_modal_data.hpp"
 #include "request.hpp"
 #include "token_sampler.hpp"
 
@@ -65,6 +79,12 @@ struct engine_options {
   /// Seed for requests whose sampler parameters ask for a random one; request i gets
   /// seed + i. The default draws one from std::random_device (like the peer's random seed).
   std::optional<std::uint32_t> seed{};
+  // --- media (an mmproj) -------------------------------------------------------------------
+  std::string mmproj{};  ///< load(): an mmproj GGUF file to load with the model ("" : text only)
+  std::string media_marker = std::string(mm::default_media_marker);  ///< the prompts' media marker
+  mm_limits limit_mm_per_prompt{};                                   ///< vLLM's limit_mm_per_prompt
+  std::size_t encoder_cache_bytes = std::size_t{256} << 20;          ///< encoder-output cache budget
+  mm::encode_options encode{};                                       ///< encoder numerics
 };
 
 /// Summary of one step().
@@ -82,18 +102,39 @@ class engine {
   using params_type = generation_params<sampling_params_type>;
   using request_type = generation_request<sampling_params_type>;
 
-  /// Loads the model and its tokenizer from a GGUF file.
+  /// Loads the model and its tokenizer from a GGUF file (and o.mmproj's encoders, if given).
   static result<engine> load(std::string_view path, P policy, const engine_options& o = {}) {
     MMLLM_TRY_ASSIGN(gguf_reader r, gguf_reader::open(path));
     MMLLM_TRY_ASSIGN(tokenizer tok, load_gguf_tokenizer(r));
     MMLLM_TRY_ASSIGN(models::text_model m, models::text_model::load(std::move(r)));
-    return create(std::move(m), std::move(tok), std::move(policy), o);
+    std::unique_ptr<mm::multimodal_encoder> enc;
+    if (!o.mmproj.empty()) {
+      auto opened = mm::multimodal_encoder::open(o.mmproj);
+      if (!opened) return make_error(opened.error().code, o.mmproj, ": ", opened.error().message);
+      enc = std::make_unique<mm::multimodal_encoder>(std::move(*opened));
+    }
+    return create(std::move(m), std::move(tok), std::move(policy), o, std::move(enc));
+  }
+  /// load() with an mmproj file.
+  static result<engine> load(std::string_view path, std::string_view mmproj, P policy,
+                             engine_options o = {}) {
+    o.mmproj = std::string(mmproj);
+    return load(path, std::move(policy), o);
   }
 
-  /// An engine over an already loaded model and tokenizer.
+  /// An engine over an already loaded model and tokenizer (and, for media, its encoders: their
+  /// output width must be the model's n_embd).
   static result<engine> create(models::text_model model, tokenizer tok, P policy,
-                               const engine_options& o = {}) {
+                               const engine_options& o = {},
+                               std::unique_ptr<mm::multimodal_encoder> encoders = nullptr) {
     engine e;
+    if (encoders) {
+      MMLLM_TRY(encoders->check_text_model(model.desc().n_embd));
+      if (o.media_marker.empty())
+        return make_error(errc::invalid_argument, "engine: the media marker must not be empty");
+      e.enc_ = std::move(encoders);
+      e.enc_cache_ = std::make_unique<mm::encoder_cache>(o.encoder_cache_bytes);
+    }
     e.opt_ = o;
     if (e.opt_.n_ctx == 0) e.opt_.n_ctx = model.desc().n_ctx_train;
     if (e.opt_.n_seq_max == 0 || e.opt_.max_batch_tokens == 0)
@@ -106,6 +147,8 @@ class engine {
     models::decoder_options dopt;
     dopt.n_ctx = e.opt_.n_ctx;
     e.dec_ = std::make_unique<models::decoder<P>>(*e.model_, std::move(policy), dopt);
+    if (e.enc_)  // the encoders run on the decoder's policy (same threads, one at a time)
+      e.mm_ = std::make_unique<mm::mm_evaluator<P>>(e.enc_.get(), &e.dec_->policy());
     models::kv_cache_options ko;
     ko.n_ctx = e.opt_.kv_cells != 0 ? e.opt_.kv_cells : e.opt_.n_ctx;
     ko.block_size = e.opt_.kv_block_size;
@@ -130,28 +173,47 @@ class engine {
   [[nodiscard]] models::decoder<P>& decoder() noexcept { return *dec_; }
   [[nodiscard]] const models::kv_cache& kv_cache() const noexcept { return *kv_; }
   [[nodiscard]] const engine_options& options() const noexcept { return opt_; }
+  /// The media encoders (null without an mmproj).
+  [[nodiscard]] const mm::multimodal_encoder* encoders() const noexcept { return enc_.get(); }
+  /// The encoder-output cache (null without an mmproj).
+  [[nodiscard]] mm::encoder_cache* encoder_cache() noexcept { return enc_cache_.get(); }
   /// Sequences preempted so far (cache full; their cells were recomputed later).
   [[nodiscard]] std::uint64_t preemptions() const noexcept { return n_preemptions_; }
 
   // --- non-blocking API --------------------------------------------------------------------
 
-  /// Queues a request (its own params, else `defaults`); tokenizes the prompt now. Errors:
-  /// an empty prompt, a prompt that does not fit the context, bad sampler parameters.
+  /// Queues a request (its own params, else `defaults`); tokenizes the prompt now and, with
+  /// media, preprocesses and encodes them. Errors: an empty prompt, a prompt that does not fit
+  /// the context, bad sampler parameters, media without an mmproj, a marker count other than
+  /// the item count, items over limit_mm_per_prompt, undecodable or unsupported media.
   result<request_id> add_request(request_type r, const params_type& defaults = {}) {
     pending q;
     q.id = next_id_++;
     q.params = r.params ? *r.params : defaults;
     q.on_token = std::move(r.on_token);
+    if (!r.multi_modal_data.empty() && !enc_)
+      return make_error(
+          errc::unsupported,
+          "engine: the request has multi_modal_data but no mmproj (multimodal projector) is loaded");
     if (!r.prompt_tokens.empty()) {
+      if (!r.multi_modal_data.empty())
+        return make_error(
+            errc::invalid_argument,
+            "engine: multi_modal_data needs a text prompt with media markers, not prompt_tokens");
       q.prompt = std::move(r.prompt_tokens);
+    } else if (enc_) {
+      MMLLM_TRY(tokenize_with_media(r, q));
     } else {
       q.prompt = tok_.encode(r.prompt, encode_options{r.add_special, r.parse_special});
     }
     if (q.prompt.empty()) return make_error(errc::invalid_argument, "engine: the prompt has no tokens");
-    for (const token_id t : q.prompt)
+    for (std::size_t i = 0; i < q.prompt.size(); ++i) {
+      const token_id t = q.prompt[i];
+      if (q.entries && q.entries->row[i] >= 0) continue;  // a media row
       if (t < 0 || static_cast<std::uint32_t>(t) >= model_->desc().n_vocab)
         return make_error(errc::invalid_argument, "engine: prompt token ", std::to_string(t),
                           " is not in the vocabulary");
+    }
     if (q.prompt.size() >= opt_.n_ctx)
       return make_error(errc::resource_limit, "engine: the prompt has ", std::to_string(q.prompt.size()),
                         " tokens; the context holds ", std::to_string(opt_.n_ctx));
@@ -159,7 +221,14 @@ class engine {
     setup.vocab = &tok_;
     setup.n_vocab = static_cast<std::int32_t>(model_->desc().n_vocab);
     setup.n_ctx = static_cast<std::int32_t>(opt_.n_ctx);
-    setup.prompt = q.prompt;
+    std::vector<token_id> text_tokens;  // the sampler sees the prompt's tokens, not media rows
+    if (q.entries) {
+      for (const token_id t : q.prompt)
+        if (t != no_token) text_tokens.push_back(t);
+      setup.prompt = text_tokens;
+    } else {
+      setup.prompt = q.prompt;
+    }
     setup.seed = seed_base_ + static_cast<std::uint32_t>(q.id);
     setup.shared = &sampler_shared_;
     MMLLM_TRY_ASSIGN(S s, S::make(q.params.sampling, setup));
@@ -295,6 +364,10 @@ class engine {
     request_id id = 0;
     params_type params;
     std::vector<token_id> prompt;
+    std::shared_ptr<const mm::prompt_entries> entries;  // a multimodal prompt's entries (null: text)
+    std::vector<mm::prompt_chunk> chunks;               // a multimodal prompt's chunks
+    mm::mm_eval_result encode_stats;
+    bool return_media_embeddings = false;
     std::optional<S> sampler;
     std::function<void(const token_event&)> on_token;
     clock::time_point t_submit;
@@ -416,15 +489,66 @@ class engine {
         finish_slot(si, finish_reason::length, {});
         continue;
       }
+      if (s.entries) {
+        n = keep_bidirectional_whole(s, n);
+        if (n == 0) continue;  // the image waits for a step with room for all of it
+      }
       reserved += need(n);
-      for (std::size_t k = 0; k < n; ++k) {
+      auto want = [&](std::size_t pos) {
+        return pos + 1 == s.tokens.size() || (s.params.prompt_logits && pos < s.prompt.size());
+      };
+      std::size_t k = 0;
+      if (s.entries && s.n_cached < s.prompt.size()) {  // the prompt's entries: tokens and media rows
+        k = std::min(n, s.prompt.size() - s.n_cached);
+        mm::add_entries(batch_, *s.entries, s.n_cached, s.n_cached + k, seq, want);
+      }
+      for (; k < n; ++k) {
         const std::size_t pos = s.n_cached + k;
-        const bool want = pos + 1 == s.tokens.size() || (s.params.prompt_logits && pos < s.prompt.size());
-        batch_.add_token(s.tokens[pos], seq, static_cast<std::int32_t>(pos), want);
+        batch_.add_token(s.tokens[pos], seq, position_of(s, pos), want(pos));
       }
       plan_.push_back({si, n});
       budget -= n;
     }
+    return ok();
+  }
+
+  /// The position of entry `i` of a slot: the prompt's layout, then one per generated token.
+  static std::int32_t position_of(const slot& s, std::size_t i) noexcept {
+    if (!s.entries) return static_cast<std::int32_t>(i);
+    return s.entries->n_past + static_cast<std::int32_t>(i - s.prompt.size());
+  }
+
+  /// `n` entries of slot `s` from s.n_cached, shortened so that a bidirectional image that
+  /// starts in this step is not cut (0: it waits for a step with room), unless the image is
+  /// larger than a whole step or nothing else is in the batch.
+  std::size_t keep_bidirectional_whole(const slot& s, std::size_t n) const {
+    const std::size_t end = s.n_cached + n;
+    if (end >= s.prompt.size()) return n;
+    const auto [g0, g1] = s.entries->bidirectional_span(end);
+    if (g0 == g1 || g0 >= end || g1 - g0 > opt_.max_batch_tokens) return n;
+    if (g0 > s.n_cached) return g0 - s.n_cached;
+    if (g0 == s.n_cached && !batch_.empty()) return 0;
+    return n;
+  }
+
+  /// Tokenizes r's prompt with its media (encoding them) into q.
+  result<void> tokenize_with_media(const request_type& r, pending& q) {
+    MMLLM_TRY_ASSIGN(resolved_media media,
+                     resolve_multi_modal_data(r.prompt, r.multi_modal_data, r.multi_modal_uuids,
+                                              opt_.limit_mm_per_prompt, opt_.media_marker));
+    mm::chunker_options co;
+    co.marker = opt_.media_marker;
+    co.add_special = r.add_special;
+    co.parse_special = r.parse_special;
+    MMLLM_TRY_ASSIGN(const mm::mm_prompt p,
+                     mm::tokenize_multimodal(tok_, enc_.get(), media.prompt, media.items, co));
+    const auto& d = model_->desc();
+    MMLLM_TRY_ASSIGN(mm::prompt_entries e, mm_->lay_out(p, d.n_embd, d.n_pos_streams == 4, 0,
+                                                        enc_cache_.get(), opt_.encode, &q.encode_stats));
+    q.prompt = e.tokens;
+    q.chunks = p.chunks;
+    q.return_media_embeddings = r.return_media_embeddings;
+    if (!p.media.empty()) q.entries = std::make_shared<const mm::prompt_entries>(std::move(e));
     return ok();
   }
 
@@ -567,6 +691,7 @@ class engine {
     }
     o.prompt_logits = std::move(s.prompt_logits);
     o.probabilities = std::move(s.probabilities);
+    fill_media_output(s, o);
     if constexpr (requires { s.sampler->seed(); }) o.seed = s.sampler->seed();
     if (fin == finish_reason::abort || fin == finish_reason::error) {
       token_event e;
@@ -581,9 +706,18 @@ class engine {
     ++finished_in_step_;
   }
 
+  static void fill_media_output(const pending& q, generation_output& o) {
+    o.prompt_chunks = q.chunks;
+    o.encode_ms = q.encode_stats.encode_seconds * 1e3;
+    o.n_media_encoded = q.encode_stats.n_encoded;
+    o.n_media_cache_hits = q.encode_stats.n_cache_hits;
+    if (q.return_media_embeddings && q.entries) o.media_embeddings = q.entries->embd;
+  }
+
   void finish_pending(pending& q, finish_reason fin, std::string err) {
     generation_output o;
     o.id = q.id;
+    fill_media_output(q, o);
     o.prompt_tokens = std::move(q.prompt);
     o.finish = fin;
     o.error = std::move(err);
@@ -602,6 +736,9 @@ class engine {
   tokenizer tok_;
   std::unique_ptr<models::decoder<P>> dec_;
   std::unique_ptr<models::kv_cache> kv_;
+  std::unique_ptr<mm::multimodal_encoder> enc_;
+  std::unique_ptr<mm::mm_evaluator<P>> mm_;
+  std::unique_ptr<mm::encoder_cache> enc_cache_;
   std::deque<pending> waiting_;
   std::vector<std::optional<slot>> slots_;
   std::vector<generation_output> finished_;

@@ -10,6 +10,9 @@
 //   mmllm::generation_request<> r{.prompt = "Once upon a time"};
 //   r.on_token = [](const mmllm::token_event& e) { std::fwrite(e.text.data(), 1, e.text.size(), stdout); };
 //
+// Media (vLLM's multi_modal_data, multi_modal_data.hpp) go in `multi_modal_data`; the prompt
+// has one media marker per item.
+//
 // The template argument is the sampler's parameter type (basic_sampling_params for the
 // engine's built-in sampler; the sampling layer's parameters for its full chain).
 #pragma once
@@ -23,6 +26,8 @@
 
 #include "../sampling/sampled_token.hpp"
 #include "../tokenize/vocabulary.hpp"
+#include "mm_chunker.hpp"
+#include "multi_modal_data.hpp"
 #include "token_sampler.hpp"
 
 namespace mmllm {
@@ -79,6 +84,10 @@ struct generation_request {
   bool parse_special = false;                                 ///< recognize special-token texts in `prompt`
   std::optional<generation_params<SamplingParams>> params{};  ///< overrides generate()'s parameters
   std::function<void(const token_event&)> on_token{};         ///< called for every generated token
+  /// Media taking the places of the prompt's media markers (needs an engine with an mmproj).
+  ::mmllm::multi_modal_data multi_modal_data{};
+  ::mmllm::multi_modal_uuids multi_modal_uuids{};  ///< optional per-item encoder-cache keys
+  bool return_media_embeddings = false;            ///< fill generation_output::media_embeddings
 };
 
 /// Timings of one request (llama.cpp's server field names).
@@ -116,6 +125,16 @@ struct generation_output {
   /// Per generated token: its probability and the most likely alternatives, when the sampler
   /// reports them (full_sampler with n_probs > 0; llama-server's completion_probabilities).
   std::vector<sampled_token> probabilities;
+  /// Engines with an mmproj: the prompt's chunks (text tokens, media chunks with their token
+  /// counts). prompt_tokens then has one entry per language-model input, no_token (−1) where
+  /// a media embedding goes (as llama-server's LLAMA_TOKEN_NULL).
+  std::vector<mm::prompt_chunk> prompt_chunks;
+  double encode_ms = 0.0;              ///< time spent in the media encoders for this request
+  std::size_t n_media_encoded = 0;     ///< encoder entries (images / tiles / audio chunks) computed
+  std::size_t n_media_cache_hits = 0;  ///< encoder entries taken from the encoder cache
+  /// With return_media_embeddings: every media chunk's projector output (n_tokens × n_embd
+  /// floats, chunks in prompt order), the rows the language model was fed.
+  std::vector<float> media_embeddings;
 };
 
 }  // namespace mmllm
