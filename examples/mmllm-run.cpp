@@ -6,10 +6,22 @@
 //   mmllm-run -m model.gguf -f prompt.txt --logits-out logits.f32   # prompt logits, raw f32 rows
 //   mmllm-run -p "Once" --samplers "penalties;top_k;min_p;temperature" --min-p 0.1 --repeat-penalty 1.1
 //   mmllm-run -p "Data:" -j '{"type":"object"}' --n-probs 3 --output-format json
+//   mmllm-run -m lm.gguf --mmproj mmproj.gguf --image cat.jpg -p "Look: <__media__> What is it?"
+//   mmllm-run -m lm.gguf --mmproj mmproj.gguf --image cat.jpg -p "Describe" --embd-out cat.f32
+//   mmllm-run -m lm.gguf --mmproj mmproj.gguf --image-embeds cat.f32 -p "Describe"
+//
+// Media (--mmproj): --image / --audio / --image-embeds items take the prompt's media markers
+// in command-line order; a prompt without markers gets one marker per item appended (the
+// peer's mtmd-cli appends them to the user message). --chat-template / --chat-template-file
+// render -p as the user message through a Jinja template first (the synthetic/mm fixtures
+// were recorded with "{% for message in messages %}{{ message['content'] }}{% endfor %}");
+// the text is then tokenized with special tokens parsed, as mtmd_tokenize does.
 //
 // Text mode streams the prompt and the generated text to stdout and prints timings to
 // stderr. JSON mode prints one object: {"prompt_tokens":[…], "tokens":[…], "text":"…",
-// "finish_reason":"…", "timings":{…}} plus, with --n-probs N, "completion_probabilities"
+// "finish_reason":"…", "timings":{…}} plus, with media, "chunks" (per text chunk its token
+// ids, per media chunk its type and token count), "encode_ms", "n_media_encoded",
+// "n_media_cache_hits"; with --n-probs N, "completion_probabilities"
 // shaped as llama-server's (id, token, bytes, logprob, top_logprobs; prob / top_probs with
 // --post-sampling-probs). Sampling flags are llama.cpp's (see -h); the sampler is the
 // sampling layer's full chain (mmllm::full_sampler).
@@ -24,6 +36,8 @@
 #include <mmllm/compute/thread_pool.hpp>
 #include <mmllm/engine/engine.hpp>
 #include <mmllm/engine/full_sampler.hpp>
+#include <mmllm/media/audio_decode.hpp>
+#include <mmllm/media/image_decode.hpp>
 #include <mmllm/tokenize/chat_template.hpp>
 #include <mmllm/tokenize/chat_template_json.hpp>
 
@@ -31,11 +45,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -72,6 +88,18 @@ struct options {
   std::string logits_out;
   mmllm::models::kv_type type_k = mmllm::models::kv_type::f32;
   mmllm::models::kv_type type_v = mmllm::models::kv_type::f32;
+  // media
+  struct media_arg {
+    mmllm::mm_modality kind = mmllm::mm_modality::image;
+    std::string path;
+    mmllm::mm::size2 grid{}, tiles{};  // --image-embeds: M-RoPE token grid, tile grid
+  };
+  std::string mmproj;
+  std::vector<media_arg> media;  // in marker order
+  std::optional<std::string> chat_template, chat_template_file;
+  std::string media_marker = std::string(mmllm::mm::default_media_marker);
+  mmllm::media::rgb_conversion rgb{};
+  std::string embd_out;
 };
 
 void usage(const char* argv0) {
@@ -130,6 +158,23 @@ void usage(const char* argv0) {
       "  -ctv, --cache-type-v T    KV cache type for V: f32, f16, q8_0 (default f32)\n"
       "      --output-format F     text (default) or json\n"
       "      --logits-out FILE     write the logits of every prompt position (rows of n_vocab f32)\n"
+      "media (llama.cpp mtmd-cli's flags):\n"
+      "      --mmproj FILE         multimodal projector (mmproj GGUF) for --image / --audio\n"
+      "      --image FILE          an image (repeatable; items take the media markers in order;\n"
+      "                            a prompt without markers gets them appended)\n"
+      "      --audio FILE          an audio file (repeatable, same order as --image)\n"
+      "      --image-embeds FILE   precomputed projector output (raw f32, n_tokens x n_embd) in\n"
+      "                            place of an image (repeatable), e.g. a file from --embd-out\n"
+      "      --image-embeds-grid WxH   M-RoPE models: token columns x rows of the last --image-embeds\n"
+      "      --image-embeds-tiles WxH  tiled models (idefics3): tile columns x rows of the last one\n"
+      "      --embd-out FILE       write every media chunk's projector output (raw f32, n_tokens x\n"
+      "                            n_embd, chunks in prompt order)\n"
+      "      --chat-template TEXT  render the prompt as the user message through this Jinja template\n"
+      "      --chat-template-file FILE  the same, the template read from FILE\n"
+      "      --media-marker TEXT   the media marker (default <__media__>)\n"
+      "      --image-alpha MODE    composite (default: blend over --rgba-background) or ignore\n"
+      "                            (drop alpha as llama.cpp does)\n"
+      "      --rgba-background R,G,B  background for --image-alpha composite (default 255,255,255)\n"
       "  -h, --help                this help\n",
       argv0);
 }
@@ -261,6 +306,86 @@ bool parse_sampling_flag(const std::string& a, options& o, Value& value, Number&
   return false;
 }
 
+/// "WxH" → size2.
+std::optional<mmllm::mm::size2> parse_size(const std::string& v) {
+  const std::size_t x = v.find('x');
+  if (x == std::string::npos) return std::nullopt;
+  char* e1 = nullptr;
+  char* e2 = nullptr;
+  const long w = std::strtol(v.c_str(), &e1, 10);
+  const long h = std::strtol(v.c_str() + x + 1, &e2, 10);
+  if (e1 != v.c_str() + x || *e2 != '\0' || w <= 0 || h <= 0 || w > 1 << 20 || h > 1 << 20)
+    return std::nullopt;
+  return mmllm::mm::size2{static_cast<int>(w), static_cast<int>(h)};
+}
+
+/// The media flags; false when `a` is not one. Errors go to `err`.
+template <class Value>
+bool parse_media_flag(const std::string& a, options& o, Value& value, std::string& err) {
+  auto item = [&](mmllm::mm_modality k) {
+    const auto v = value();
+    if (v) o.media.push_back({k, *v, {}, {}});
+    return true;
+  };
+  auto text = [&](std::string& out) {
+    const auto v = value();
+    if (v) out = *v;
+    return true;
+  };
+  if (a == "--mmproj") return text(o.mmproj);
+  if (a == "--image") return item(mmllm::mm_modality::image);
+  if (a == "--audio") return item(mmllm::mm_modality::audio);
+  if (a == "--image-embeds") return item(mmllm::mm_modality::image_embeds);
+  if (a == "--image-embeds-grid" || a == "--image-embeds-tiles") {
+    const auto v = value();
+    if (!v) return true;
+    const auto sz = parse_size(*v);
+    if (!sz) {
+      err = a + ": expected COLUMNSxROWS, got '" + *v + "'";
+    } else if (o.media.empty() || o.media.back().kind != mmllm::mm_modality::image_embeds) {
+      err = a + " must follow an --image-embeds FILE";
+    } else {
+      (a == "--image-embeds-grid" ? o.media.back().grid : o.media.back().tiles) = *sz;
+    }
+    return true;
+  }
+  if (a == "--embd-out") return text(o.embd_out);
+  if (a == "--chat-template") {
+    std::string t;
+    text(t);
+    o.chat_template = t;
+    return true;
+  }
+  if (a == "--chat-template-file") {
+    std::string t;
+    text(t);
+    o.chat_template_file = t;
+    return true;
+  }
+  if (a == "--media-marker") {
+    text(o.media_marker);
+    if (o.media_marker.empty()) err = "--media-marker must not be empty";
+    return true;
+  }
+  if (a == "--image-alpha") {
+    const auto v = value();
+    if (!v) return true;
+    auto m = mmllm::media::parse_alpha_mode(*v);
+    if (!m) err = m.error().message;
+    if (m) o.rgb.alpha = *m;
+    return true;
+  }
+  if (a == "--rgba-background") {
+    const auto v = value();
+    if (!v) return true;
+    auto c = mmllm::media::parse_rgb8(*v);
+    if (!c) err = "--rgba-background: " + c.error().message;
+    if (c) o.rgb.background = *c;
+    return true;
+  }
+  return false;
+}
+
 bool parse_args(int argc, char** argv, options& o, std::string& err) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -362,6 +487,8 @@ bool parse_args(int argc, char** argv, options& o, std::string& err) {
       const auto v = value();
       if (!v) return false;
       o.logits_out = *v;
+    } else if (parse_media_flag(a, o, value, err)) {
+      if (!err.empty()) return false;
     } else {
       err = "unknown argument '" + a + "' (see -h)";
       return false;
@@ -404,8 +531,7 @@ nlohmann::ordered_json probability_json(const mmllm::tokenizer& tok, mmllm::toke
 /// The model's chat template (ChatML when it has none, as llama.cpp does) applied to one
 /// user message.
 mmllm::result<std::string> chat_prompt(const mmllm::tokenizer& tok, const std::string& user,
-                                       bool& template_has_bos) {
-  std::string src = tok.config().chat_template;
+                                       bool& template_has_bos, std::string src) {
   if (src.empty()) {
     std::fprintf(stderr, "mmllm-run: the model has no chat template; using ChatML\n");
     src = std::string(chatml_template);
@@ -418,6 +544,50 @@ mmllm::result<std::string> chat_prompt(const mmllm::tokenizer& tok, const std::s
   MMLLM_TRY_ASSIGN(std::string text, mmllm::apply_chat_template(tmpl, messages, opt));
   template_has_bos = opt.bos_token && !opt.bos_token->empty() && text.rfind(*opt.bos_token, 0) == 0;
   return text;
+}
+
+/// The --image / --audio / --image-embeds items as multi_modal_data in command-line order; an
+/// error message or "".
+std::string media_data(const options& o, std::size_t n_embd, mmllm::multi_modal_data& d) {
+  mmllm::media::image_decode_options io;
+  io.rgb = o.rgb;
+  for (const options::media_arg& m : o.media) {
+    std::string bytes;
+    if (!read_file(m.path, bytes)) return "cannot read '" + m.path + "'";
+    const auto* b = reinterpret_cast<const std::uint8_t*>(bytes.data());
+    const std::span<const std::uint8_t> span(b, bytes.size());
+    switch (m.kind) {
+      case mmllm::mm_modality::image: {
+        auto img = mmllm::media::decode_image(span, io);
+        if (!img) return m.path + ": " + img.error().what();
+        d.order.push_back({m.kind, d.image.size()});
+        d.image.push_back(std::move(*img));
+        break;
+      }
+      case mmllm::mm_modality::audio: {
+        auto pcm = mmllm::media::decode_audio(span);
+        if (!pcm) return m.path + ": " + pcm.error().what();
+        d.order.push_back({m.kind, d.audio.size()});
+        d.audio.push_back(std::move(*pcm));
+        break;
+      }
+      case mmllm::mm_modality::image_embeds: {
+        if (n_embd == 0 || bytes.empty() || bytes.size() % (n_embd * sizeof(float)) != 0)
+          return m.path + ": expected raw f32 rows of n_embd = " + std::to_string(n_embd) + " floats";
+        mmllm::mm::precomputed_embeddings e;
+        e.n_embd = n_embd;
+        e.data.resize(bytes.size() / sizeof(float));
+        std::memcpy(e.data.data(), bytes.data(), bytes.size());
+        e.token_grid = m.grid;
+        e.tiles = m.tiles;
+        d.order.push_back({m.kind, d.image_embeds.size()});
+        d.image_embeds.push_back(std::move(e));
+        break;
+      }
+      case mmllm::mm_modality::video: break;
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -452,15 +622,40 @@ int main(int argc, char** argv) {
   if (o.json_schema_file && !read_file(*o.json_schema_file, o.sampling.json_schema))
     return fail("cannot read JSON schema file '" + *o.json_schema_file + "'");
   using engine_t = mmllm::engine<mmllm::compute::simd, mmllm::full_sampler>;
+  if (!o.media.empty() && o.mmproj.empty())
+    return fail("--image / --audio / --image-embeds need --mmproj FILE");
+  eo.mmproj = o.mmproj;
+  eo.media_marker = o.media_marker;
   auto eng = engine_t::load(o.model, mmllm::compute::simd(pool), eo);
   if (!eng) return fail(o.model + ": " + eng.error().what());
 
   engine_t::request_type req;
   bool add_special = !o.no_bos;
   bool parse_special = false;
-  if (o.chat) {
+  if (!o.mmproj.empty()) {
+    auto err_media = media_data(o, eng->model().desc().n_embd, req.multi_modal_data);
+    if (!err_media.empty()) return fail(err_media);
+    // the peer's mtmd-cli: a prompt without markers gets one per item appended
+    if (prompt.find(o.media_marker) == std::string::npos)
+      for (std::size_t i = 0; i < o.media.size(); ++i) prompt += o.media_marker;
+    parse_special = true;  // mtmd_tokenize(parse_special = true)
+  }
+  if (o.chat_template_file) {
+    std::string t;
+    if (!read_file(*o.chat_template_file, t))
+      return fail("cannot read chat template '" + *o.chat_template_file + "'");
+    o.chat_template = std::move(t);
+  }
+  if (o.chat_template) {
     bool has_bos = false;
-    auto p = chat_prompt(eng->tok(), prompt, has_bos);
+    auto p = chat_prompt(eng->tok(), prompt, has_bos, *o.chat_template);
+    if (!p) return fail("chat template: " + p.error().what());
+    prompt = std::move(*p);
+    parse_special = true;
+    if (has_bos) add_special = false;
+  } else if (o.chat) {
+    bool has_bos = false;
+    auto p = chat_prompt(eng->tok(), prompt, has_bos, eng->tok().config().chat_template);
     if (!p) return fail("chat template: " + p.error().what());
     prompt = std::move(*p);
     parse_special = true;
@@ -469,6 +664,7 @@ int main(int argc, char** argv) {
   req.prompt = prompt;
   req.add_special = add_special;
   req.parse_special = parse_special;
+  req.return_media_embeddings = !o.embd_out.empty();
   engine_t::params_type params;
   params.sampling = o.sampling;
   params.max_tokens = o.n_predict;
@@ -487,6 +683,12 @@ int main(int argc, char** argv) {
   if (!out) return fail(out.error().what());
   if (out->finish == mmllm::finish_reason::error) return fail(out->error);
 
+  if (!o.embd_out.empty()) {
+    std::ofstream f(o.embd_out, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(out->media_embeddings.data()),
+            static_cast<std::streamsize>(out->media_embeddings.size() * sizeof(float)));
+    if (!f) return fail("cannot write '" + o.embd_out + "'");
+  }
   if (!o.logits_out.empty()) {
     std::ofstream f(o.logits_out, std::ios::binary);
     f.write(reinterpret_cast<const char*>(out->prompt_logits.data()),
@@ -502,6 +704,30 @@ int main(int argc, char** argv) {
     j["text"] = out->text;
     j["finish_reason"] = std::string(mmllm::to_string(out->finish));
     j["seed"] = out->seed;
+    if (!o.mmproj.empty()) {
+      nlohmann::ordered_json chunks = nlohmann::ordered_json::array();
+      for (const mmllm::mm::prompt_chunk& c : out->prompt_chunks) {
+        nlohmann::ordered_json e;
+        if (c.type == mmllm::mm::chunk_type::text) {
+          e["type"] = "text";
+          e["tokens"] = c.tokens;
+        } else {
+          e["type"] = c.type == mmllm::mm::chunk_type::image ? "image" : "audio";
+          e["media_index"] = c.item;
+          e["n_tokens"] = c.n_media_tokens;
+          e["n_pos"] = c.n_pos();
+          if (c.mrope) {
+            e["nx"] = c.grid.width;
+            e["ny"] = c.grid.height;
+          }
+        }
+        chunks.push_back(std::move(e));
+      }
+      j["chunks"] = std::move(chunks);
+      j["encode_ms"] = out->encode_ms;
+      j["n_media_encoded"] = out->n_media_encoded;
+      j["n_media_cache_hits"] = out->n_media_cache_hits;
+    }
     if (o.sampling.n_probs > 0) {
       const bool post = o.sampling.post_sampling_probs;
       nlohmann::ordered_json probs = nlohmann::ordered_json::array();
