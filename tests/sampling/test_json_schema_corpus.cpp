@@ -365,3 +365,34 @@ TEST_CASE("a corpus of JSON schemas yields valid instances over many seeds", "[s
   }
   CHECK(documents == corpus().size() * 21);
 }
+
+TEST_CASE("patterns repeating what can match the empty string", "[sampling][json_schema]") {
+  // unbounded repetition of a nullable group: a clean error (GBNF would recurse without input)
+  for (const char* re : {"()*", "(a|)+", "(a*){2,}", "x(b?c?)*y", "(?:(a)?)*"}) {
+    INFO(re);
+    auto r = mmllm::regex_to_json_string_gbnf(re);
+    REQUIRE(!r.has_value());
+    CHECK(r.error().message.find("empty string") != std::string::npos);
+  }
+  // bounded repetition, optional nullable groups and non-nullable repeats still translate
+  for (const char* re : {"(a*){2}", "(a|)?", "(ab)*", "(a|b?c)+", "(x*y)*z"}) {
+    INFO(re);
+    auto r = mmllm::regex_to_json_string_gbnf(re);
+    REQUIRE(r.has_value());
+    CHECK_NOTHROW(mmllm::test::compile_gbnf("root ::= " + r->expression + "\n"));
+  }
+  auto s = mmllm::json_schema_to_gbnf(R"({"type": "string", "pattern": "^(x?)*$"})");
+  CHECK(!s.has_value());
+}
+
+TEST_CASE("strings in a schema must be UTF-8", "[sampling][json_schema]") {
+  const std::string bad_key = "{\"type\": \"object\", \"properties\": {\"tag\xca\": {\"type\": \"string\"}}}";
+  auto g = mmllm::json_schema_to_gbnf(bad_key);
+  REQUIRE(!g.has_value());
+  CHECK(g.error().message.find("UTF-8") != std::string::npos);
+  const std::string bad_enum = "{\"enum\": [\"\xff\"]}";
+  CHECK(!mmllm::json_schema_to_gbnf(bad_enum).has_value());
+  // a lone surrogate escape: an error, or a grammar that compiles
+  auto s = mmllm::json_schema_to_gbnf(R"({"const": "\ud800"})");
+  if (s) CHECK_NOTHROW(mmllm::test::compile_gbnf(*s));
+}

@@ -904,7 +904,17 @@ class json_schema_converter {
 inline result<std::string> json_schema_to_gbnf(const json_value& schema,
                                                const json_schema_options& opt = {}) {
   detail::json_schema_converter c(schema, opt);
-  return c.run();
+  MMLLM_TRY_ASSIGN(std::string gbnf, c.run());
+  // keys, enum/const values and patterns are copied into the grammar: they must be UTF-8
+  // (the JSON reader keeps invalid bytes and lone surrogate escapes as they are)
+  for (std::size_t pos = 0; pos < gbnf.size();) {
+    char32_t cp = 0;
+    const std::size_t len = detail::utf8_decode_strict(gbnf, pos, cp);
+    if (len == 0)
+      return make_error(errc::invalid_argument, "json schema: a string in the schema is not valid UTF-8");
+    pos += len;
+  }
+  return gbnf;
 }
 
 /// Converts JSON Schema text to GBNF (root rule "root").

@@ -254,6 +254,9 @@ class regex_translator {
   std::size_t pos_ = 0;
   std::uint32_t max_rep_;
   int depth_ = 0;
+  bool atom_nullable_ = false;  // the last atom (after its quantifier) can match ""
+  bool seq_nullable_ = false;   // the last sequence can match ""
+  bool alt_nullable_ = false;   // the last alternation can match ""
   std::vector<std::string> warnings_;
 
   [[nodiscard]] char peek(std::size_t off = 0) const noexcept {
@@ -289,12 +292,15 @@ class regex_translator {
   // alternation inside a group
   result<std::string> alternation() {
     std::vector<std::string> alts;
+    bool nullable = false;
     for (;;) {
       MMLLM_TRY_ASSIGN(std::string s, sequence(false));
+      nullable = nullable || seq_nullable_;
       alts.push_back(s.empty() ? std::string("\"\"") : s);
       if (peek() != '|') break;
       ++pos_;
     }
+    alt_nullable_ = nullable;
     if (alts.size() == 1) return alts[0];
     std::string out;
     for (std::size_t i = 0; i < alts.size(); ++i) {
@@ -306,6 +312,8 @@ class regex_translator {
 
   result<std::string> sequence(bool top) {
     std::string out;
+    bool nullable = true;
+    seq_nullable_ = true;
     while (pos_ < p_.size()) {
       const char c = peek();
       if (c == '|' || c == ')') break;
@@ -316,13 +324,17 @@ class regex_translator {
       if (c == '^') return fail("anchors are only supported at the ends of the pattern");
       MMLLM_TRY_ASSIGN(std::string atom, parse_atom());
       MMLLM_TRY_ASSIGN(atom, quantify(std::move(atom)));
+      nullable = nullable && atom_nullable_;
       if (!out.empty()) out += ' ';
       out += atom;
     }
+    seq_nullable_ = nullable;
     return out;
   }
 
+  /// One atom; sets atom_nullable_ (whether it can match the empty string).
   result<std::string> parse_atom() {
+    atom_nullable_ = false;
     const char c = peek();
     if (c == '(') {
       if (++depth_ > 64) return fail("groups nested too deeply");
@@ -346,6 +358,7 @@ class regex_translator {
       if (peek() != ')') return fail("unbalanced '('");
       ++pos_;
       --depth_;
+      atom_nullable_ = alt_nullable_;
       return "(" + inner + ")";
     }
     if (c == '[') return bracket();
@@ -429,6 +442,11 @@ class regex_translator {
                           std::to_string(max_rep_) + " is not enforced");
       unbounded = true;
     }
+    // GBNF rejects unbounded repetition of something that can match the empty string (the
+    // helper rule would recurse without consuming input)
+    if (unbounded && atom_nullable_)
+      return fail("unbounded repetition of a group that can match the empty string is not supported");
+    atom_nullable_ = atom_nullable_ || min == 0;
     const bool group = atom.size() > 1 && !(atom.front() == '(' && atom.back() == ')');
     const std::string a = group ? "(" + atom + ")" : atom;
     if (unbounded) {
