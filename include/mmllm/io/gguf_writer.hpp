@@ -50,9 +50,11 @@ inline void append_bytes(std::vector<std::byte>& out, const void* p, std::size_t
 }
 template <little_endian_value T>
 inline void append_le(std::vector<std::byte>& out, T v) {
-  std::byte b[sizeof(T)];
-  store_le(b, v);
-  out.insert(out.end(), b, b + sizeof(T));
+  // resize + store rather than insert: g++ 12 at -O3 reports a false stringop-overflow for a
+  // range insert into a vector it proves empty (gguf_encoded_value's scalar constructor)
+  const std::size_t at = out.size();
+  out.resize(at + sizeof(T));
+  store_le(out.data() + at, v);
 }
 inline void append_string(std::vector<std::byte>& out, std::string_view s) {
   append_le<std::uint64_t>(out, s.size());
