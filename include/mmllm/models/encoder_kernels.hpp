@@ -30,6 +30,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../compute/blocked_attention.hpp"
 #include "../compute/compute_policy.hpp"
 #include "../compute/simd.hpp"
 #include "../core/any_matrix_view.hpp"
@@ -132,6 +133,62 @@ inline float round_f16(float x) noexcept {
   return to_f32(to_f16(x));
 }
 
+#if MMLLM_HAVE_X86_KERNELS
+/// multi_head_attention at the avx512 level: K and V packed once per (head, segment), then
+/// work items (head × segment × query block) run compute's blocked (online-softmax) kernel, so
+/// scores stay in L1/L2 at any token count.
+inline result<void> blocked_attention(policy_team<compute::simd>& team, matrix_view<const float> q,
+                                      matrix_view<const float> k, matrix_view<const float> v,
+                                      matrix_view<float> out, std::size_t n_head, float scale,
+                                      const std::vector<std::size_t>& seg_begin,
+                                      const std::vector<std::size_t>& seg_end, const encode_options& opt) {
+  namespace cd = compute::detail;
+  const std::size_t width = q.extent(1), d = width / n_head;
+  if (q.stride(1) != 1 || k.stride(1) != 1 || v.stride(1) != 1 || out.stride(1) != 1)
+    return make_error(errc::invalid_argument, "attention: rows must be contiguous");
+  // packed K and V: [head][segment] regions
+  std::vector<std::size_t> seg_off(seg_begin.size() + 1, 0);
+  for (std::size_t s = 0; s < seg_begin.size(); ++s)
+    seg_off[s + 1] = seg_off[s] + cd::blocked_attention_packed_floats(seg_end[s] - seg_begin[s], d);
+  const std::size_t per_head = seg_off.back();
+  const std::unique_ptr<float[]> kp(new float[n_head * per_head]), vp(new float[n_head * per_head]);
+  const auto ldq = static_cast<std::size_t>(q.stride(0)), ldk = static_cast<std::size_t>(k.stride(0)),
+             ldv = static_cast<std::size_t>(v.stride(0)), ldo = static_cast<std::size_t>(out.stride(0));
+  const std::size_t n_seg = seg_begin.size();
+  team.run(n_head * n_seg, [&](auto&, std::size_t it, unsigned) {
+    const std::size_t h = it / n_seg, s = it % n_seg;
+    cd::blocked_attention_pack(&k(seg_begin[s], h * d), ldk, &v(seg_begin[s], h * d), ldv,
+                               seg_end[s] - seg_begin[s], d, kp.get() + h * per_head + seg_off[s],
+                               vp.get() + h * per_head + seg_off[s]);
+  });
+  // work items: (segment, query block, head)
+  const std::size_t panels = std::max<std::size_t>(
+      1, (std::max<std::size_t>(1, opt.attention_query_block) + cd::blocked_attention_panel - 1) /
+             cd::blocked_attention_panel);
+  const std::size_t qb = panels * cd::blocked_attention_panel;
+  struct item {
+    std::size_t s, q0, q1;
+  };
+  std::vector<item> blocks;
+  for (std::size_t s = 0; s < n_seg; ++s)
+    for (std::size_t q0 = seg_begin[s]; q0 < seg_end[s]; q0 += qb)
+      blocks.push_back({s, q0, std::min(seg_end[s], q0 + qb)});
+  const std::size_t per_thread = (cd::blocked_attention_scratch_floats(panels, d) + 15) / 16 * 16;
+  struct alignas(64) line {
+    float f[16];
+  };
+  std::vector<line> scratch(team.size() * per_thread / 16);
+  team.run(blocks.size() * n_head, [&](auto&, std::size_t idx, unsigned thread) {
+    const item& b = blocks[idx / n_head];
+    const std::size_t h = idx % n_head, len = seg_end[b.s] - seg_begin[b.s];
+    cd::blocked_attention_avx512(&q(b.q0, h * d), ldq, b.q1 - b.q0, d, kp.get() + h * per_head + seg_off[b.s],
+                                 vp.get() + h * per_head + seg_off[b.s], len, scale, &out(b.q0, h * d), ldo,
+                                 scratch[thread * per_thread / 16].f);
+  });
+  return ok();
+}
+#endif
+
 }  // namespace detail
 
 /// Multi-head attention: q, k, v, out are [n_tokens][n_head · d_head] (out may not alias the
@@ -208,6 +265,13 @@ result<void> multi_head_attention(P& p, matrix_view<const float> q, matrix_view<
     });
     return ok();
   }
+
+#if MMLLM_HAVE_X86_KERNELS
+  if constexpr (std::is_same_v<P, compute::simd>) {
+    if (p.level() == compute::isa::avx512)
+      return detail::blocked_attention(team, q, k, v, out, n_head, scale, seg_begin, seg_end, opt);
+  }
+#endif
 
   // 1. Vᵀ per head: vt[h][j][t] = v[t][h·d + j].
   std::vector<float> vt(n * width);
