@@ -3,10 +3,12 @@
 // pixel shuffle, frame stacking, a k=3 1-D convolution, and a per-thread team of compute
 // policies that runs independent work items on the caller's executor.
 //
-// Attention (f32, the default): for every head h and query block, S = Q·Kᵀ (compute's GEMM),
+// Attention (f32, the default): at the avx512 level compute's blocked_attention (K and V packed
+// once per head, online softmax over blocks of 128 keys, scores kept in L1/L2); otherwise,
+// for every head h and query block, S = Q·Kᵀ (compute's GEMM),
 // softmax(S·scale) per row (compute's kernel), Oᵀ = Vᵀ·Sᵀ (GEMM: the head dimension is the M
 // side, the query block the N side, so no register tile is wasted on a small head size).
-// Memory is O(query block × keys) per thread, so 4096-token SigLIP images run at GEMM speed.
+// Memory is O(query block × keys) per thread.
 // Work items (head × segment × query block) are spread over the executor's threads; each
 // thread uses its own single-threaded `compute::simd`, so results never depend on the thread
 // count. `segments` turns the attention block-diagonal (Qwen2.5-VL window attention: the peer's
