@@ -396,6 +396,8 @@ result<T> gguf_value::as() const {
         case gguf_type::uint16: u = detail::load_le<std::uint16_t>(raw_); break;
         case gguf_type::uint32: u = detail::load_le<std::uint32_t>(raw_); break;
         case gguf_type::uint64: u = detail::load_le<std::uint64_t>(raw_); break;
+        // int8 is a signed integer here, not a character: sign extension is what is meant.
+        // NOLINTNEXTLINE(bugprone-signed-char-misuse)
         case gguf_type::int8: s = detail::load_le<std::int8_t>(raw_); break;
         case gguf_type::int16: s = detail::load_le<std::int16_t>(raw_); break;
         case gguf_type::int32: s = detail::load_le<std::int32_t>(raw_); break;

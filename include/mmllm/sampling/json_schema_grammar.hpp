@@ -28,6 +28,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -51,6 +52,16 @@ struct json_schema_options {
 };
 
 namespace detail {
+
+/// The concatenation of `parts`, built in one allocation (for rule names and bodies built in loops).
+inline std::string str_cat(std::initializer_list<std::string_view> parts) {
+  std::size_t n = 0;
+  for (const std::string_view p : parts) n += p.size();
+  std::string out;
+  out.reserve(n);
+  for (const std::string_view p : parts) out += p;
+  return out;
+}
 
 /// Compact JSON serialization (strings escaped as JSON requires, UTF-8 kept).
 inline void write_json(const json_value& v, std::string& out) {
@@ -469,7 +480,7 @@ class json_schema_converter {
       if (it != ref_rules_.end()) return it->second;
       MMLLM_TRY_ASSIGN(const json_value* target, resolve_pointer(ref));
       const std::size_t slash = ref.rfind('/');
-      const std::string rule =
+      std::string rule =
           reserve_rule("ref-" + (slash == std::string::npos ? std::string("root") : ref.substr(slash + 1)));
       ref_rules_[ref] = rule;
       MMLLM_TRY_ASSIGN(const std::string body, visit(*target, rule, depth + 1));
@@ -540,8 +551,8 @@ class json_schema_converter {
     if (types.size() > 1) {
       std::string body;
       for (const std::string& t : types) {
-        MMLLM_TRY_ASSIGN(const std::string e,
-                         visit(with(s, "type", json_value::make_string(t)), hint + "-" + t, depth + 1));
+        MMLLM_TRY_ASSIGN(const std::string e, visit(with(s, "type", json_value::make_string(t)),
+                                                    str_cat({hint, "-", t}), depth + 1));
         if (!body.empty()) body += " | ";
         body += e;
       }
@@ -783,9 +794,11 @@ class json_schema_converter {
     std::vector<std::string> kv(props.size());
     for (std::size_t i = 0; i < props.size(); ++i) {
       const std::string& key = props[i].first;
-      MMLLM_TRY_ASSIGN(const std::string value, visit(*props[i].second, hint + "-" + key, depth + 1));
-      kv[i] = add_rule(hint + "-" + key + "-kv", gbnf_literal(to_json_text(json_value::make_string(key))) +
-                                                     " " + sp + " \":\" " + sp + " " + value);
+      MMLLM_TRY_ASSIGN(const std::string value,
+                       visit(*props[i].second, str_cat({hint, "-", key}), depth + 1));
+      kv[i] = add_rule(str_cat({hint, "-", key, "-kv"}),
+                       str_cat({gbnf_literal(to_json_text(json_value::make_string(key))), " ", sp, " \":\" ",
+                                sp, " ", value}));
     }
     std::string add_kv;
     if (additional) {
@@ -796,6 +809,7 @@ class json_schema_converter {
         value = primitive("value");
       }
       std::vector<std::string> names;
+      names.reserve(props.size());
       for (const auto& pr : props) names.push_back(pr.first);
       const std::string key = names.empty() ? primitive("string") : key_not_in(names, hint + "-additional");
       add_kv = add_rule(hint + "-additional-kv", key + " \":\" " + sp + " " + value);
@@ -812,14 +826,14 @@ class json_schema_converter {
       const bool req = required.count(props[i].first) != 0;
       const std::string tail = more == eps ? std::string() : " " + more;
       const std::string take_first = kv[i] + tail;
-      const std::string take_more = "\",\" " + sp + " " + kv[i] + tail;
-      const std::string n = hint + "-" + std::to_string(i);
+      const std::string take_more = str_cat({"\",\" ", sp, " ", kv[i], tail});
+      const std::string n = str_cat({hint, "-", std::to_string(i)});
       if (req) {
-        first = add_rule(n + "-first", take_first);
-        more = add_rule(n + "-more", take_more);
+        first = add_rule(str_cat({n, "-first"}), take_first);
+        more = add_rule(str_cat({n, "-more"}), take_more);
       } else {
-        first = add_rule(n + "-first", take_first + " | " + first);
-        more = add_rule(n + "-more", take_more + " | " + more);
+        first = add_rule(str_cat({n, "-first"}), str_cat({take_first, " | ", first}));
+        more = add_rule(str_cat({n, "-more"}), str_cat({take_more, " | ", more}));
       }
     }
     return add_rule(hint, "\"{\" " + sp + " " + (first == eps ? std::string() : first + " ") + "\"}\" " + sp);

@@ -55,7 +55,7 @@ inline decimal_digits to_decimal_digits(double v) {
   const char* p = buf;
   for (; *p != 'e' && *p != '\0'; ++p)
     if (*p >= '0' && *p <= '9') digits += *p;
-  if (*p == 'e') exp10 = std::atoi(p + 1);
+  if (*p == 'e') exp10 = static_cast<int>(std::strtol(p + 1, nullptr, 10));
   // value = 0.digits * 10^(exp10 + 1)
   const int point = exp10 + 1;  // digits before the decimal point
   decimal_digits d;

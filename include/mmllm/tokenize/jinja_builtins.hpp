@@ -67,8 +67,8 @@ class binder {
   [[nodiscard]] const value* get(std::size_t i) const { return i < vals_.size() ? vals_[i] : nullptr; }
   [[nodiscard]] bool has(std::size_t i) const { return get(i) != nullptr; }
   [[nodiscard]] value get_or(std::size_t i, value dflt) const {
-    const value* v = get(i);
-    return v != nullptr ? *v : std::move(dflt);
+    if (const value* v = get(i)) return *v;
+    return dflt;
   }
   [[nodiscard]] bool flag(std::size_t i, bool dflt = false) const {
     const value* v = get(i);
@@ -290,6 +290,7 @@ inline value f_dictsort(render_state& st, const value& v, arg_pack& a) {
   std::vector<std::size_t> order;
   if (!sort_by_keys(st, keys, order, b.flag(2))) return {};
   std::vector<value> out;
+  out.reserve(order.size());
   for (std::size_t i : order) out.push_back(value::make_tuple({v.entries()[i].first, v.entries()[i].second}));
   return st.list(std::move(out));
 }
@@ -1391,6 +1392,7 @@ inline value str_method(render_state& st, const value& self, std::string_view na
     if (!b.bind({"keepends"})) return {};
     auto parts = str_splitlines(s, b.flag(0));
     std::vector<value> out;
+    out.reserve(parts.size());
     for (auto& p : parts) out.emplace_back(std::move(p));
     return st.list(std::move(out));
   }

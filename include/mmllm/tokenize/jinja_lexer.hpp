@@ -424,16 +424,9 @@ class lexer {
           if (base == 8) return c >= '0' && c <= '7';
           return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
         };
+        // digits, each possibly preceded by one '_' separator
         std::size_t e = m;
-        while (e < s_.size()) {
-          if (ok(s_[e])) {
-            ++e;
-          } else if (s_[e] == '_' && e + 1 < s_.size() && ok(s_[e + 1])) {
-            ++e;
-          } else {
-            break;
-          }
-        }
+        while (e < s_.size() && (ok(s_[e]) || (s_[e] == '_' && e + 1 < s_.size() && ok(s_[e + 1])))) ++e;
         if (e > m)
           k = e;
         else

@@ -1013,14 +1013,12 @@ class parser {
       next();
       parts.push_back(std::move(e));
     }
-    if (is_op(op_type::colon)) {
-      parts.push_back(nullptr);
-    } else if (!is_op(op_type::rbracket) && !is_op(op_type::comma)) {
+    if (!is_op(op_type::colon) && !is_op(op_type::rbracket) && !is_op(op_type::comma)) {
       expr_ptr e = parse_expression(true);
       if (!e) return nullptr;
       parts.push_back(std::move(e));
     } else {
-      parts.push_back(nullptr);
+      parts.push_back(nullptr);  // no stop
     }
     if (is_op(op_type::colon)) {
       next();

@@ -101,11 +101,11 @@ struct render_state {
     return {};
   }
   value fail(std::string msg) { return fail_at(cur_pos, std::move(msg)); }
-  value fail_limit(std::string what) {
+  value fail_limit(const std::string& what) {
     if (!failed) err_is_limit = true;
     return fail("ResourceLimit: " + what);
   }
-  value type_error(std::string msg) { return fail(std::string("TypeError: ").append(std::move(msg))); }
+  value type_error(const std::string& msg) { return fail("TypeError: " + msg); }
   /// Raises the error an undefined value stands for.
   value raise_undefined(const value& u) { return fail(u.undefined_reason()); }
 
@@ -426,7 +426,7 @@ inline bool iterate(render_state& st, const value& v, value& out) {
   std::string m = "'";
   m += type_name(v);
   m += "' object is not iterable";
-  st.type_error(std::move(m));
+  st.type_error(m);
   return false;
 }
 
@@ -568,8 +568,6 @@ inline value get_item(render_state& st, const value& obj, const value& key) {
       return undefined_element(st, obj, key);
     }
     case value_kind::object:
-      if (key.is_string()) return get_attr(st, obj, key.as_string());
-      return undefined_element(st, obj, key);
     default:
       if (key.is_string()) return get_attr(st, obj, key.as_string());
       return undefined_element(st, obj, key);

@@ -239,9 +239,10 @@ inline void append_float(std::string& out, double v, bool json = false) {
         out.append(static_cast<std::size_t>(exp10 + 1 - n), '0');
         out += ".0";
       } else {
-        out.append(digits, 0, static_cast<std::size_t>(exp10 + 1));
+        const std::size_t int_digits = static_cast<std::size_t>(exp10) + 1;  // exp10 >= 0
+        out.append(digits, 0, int_digits);
         out += '.';
-        out.append(digits, static_cast<std::size_t>(exp10 + 1), std::string::npos);
+        out.append(digits, int_digits, std::string::npos);
       }
     } else {
       out += "0.";
@@ -437,12 +438,9 @@ inline void append_json_string(std::string& out, std::string_view s, bool ensure
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
       default:
-        if (c < 0x20) {
-          out += "\\u";
-          append_hex(out, c, 4);
-        } else if (c < 0x80 || !ensure_ascii) {
+        if (c >= 0x20 && (c < 0x80 || !ensure_ascii)) {
           out.append(s.substr(start, i - start));
-        } else if (c <= 0xFFFF) {
+        } else if (c <= 0xFFFF) {  // a control character, or non-ASCII in the BMP with ensure_ascii
           out += "\\u";
           append_hex(out, c, 4);
         } else {

@@ -246,7 +246,7 @@ inline bool keys_equal(const value& a, const value& b) noexcept {
   }
   if (a.kind() != b.kind()) return false;
   switch (a.kind()) {
-    case value_kind::none: return true;
+    case value_kind::none:
     case value_kind::undefined: return true;
     case value_kind::string: return a.as_string() == b.as_string();
     case value_kind::object: return a.as_object() == b.as_object();
@@ -309,7 +309,7 @@ inline value value::make_dict_any(std::vector<std::pair<value, value>> entries) 
 inline value value::make_dict(std::vector<std::pair<std::string, value>> entries) {
   std::vector<std::pair<value, value>> e;
   e.reserve(entries.size());
-  for (auto& [k, v] : entries) e.emplace_back(value(std::move(k)), std::move(v));
+  for (auto& kv : entries) e.emplace_back(value(std::move(kv.first)), std::move(kv.second));
   return make_dict_any(std::move(e));
 }
 
