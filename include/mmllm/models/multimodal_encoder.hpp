@@ -31,7 +31,8 @@ class multimodal_encoder {
   }
 
   /// Loads the encoders of an opened file.
-  static result<multimodal_encoder> load(std::shared_ptr<mmproj_file> f, const vision_load_options& o = {}) {
+  static result<multimodal_encoder> load(const std::shared_ptr<mmproj_file>& f,
+                                         const vision_load_options& o = {}) {
     multimodal_encoder m;
     m.file_ = f;
     if (f->has(modality::vision)) {
@@ -56,13 +57,13 @@ class multimodal_encoder {
   [[nodiscard]] const mmproj_file& file() const noexcept { return *file_; }
 
   /// Width of every projector output.
-  [[nodiscard]] std::size_t n_embd_out() const noexcept {
+  [[nodiscard]] std::size_t n_embd_out() const {
     return vision_ ? vision_->n_embd_out() : audio_ ? audio_->n_embd_out() : 0;
   }
   /// Image tokens need M-RoPE positions (Qwen2-VL family).
-  [[nodiscard]] bool use_mrope() const noexcept { return vision_ && vision_->use_mrope(); }
+  [[nodiscard]] bool use_mrope() const { return vision_ && vision_->use_mrope(); }
   /// Image tokens attend bidirectionally in the language model (Gemma 3).
-  [[nodiscard]] bool non_causal_images() const noexcept { return vision_ && vision_->non_causal_decode(); }
+  [[nodiscard]] bool non_causal_images() const { return vision_ && vision_->non_causal_decode(); }
 
   /// A projector whose output width differs from the language model's n_embd is refused.
   [[nodiscard]] result<void> check_text_model(std::size_t n_embd_text) const {

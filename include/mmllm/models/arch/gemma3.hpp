@@ -39,6 +39,7 @@ struct gemma3 {
   static constexpr float peer_quirk_gemma3_swa_rope_scale = 1.0f;
   /// Peer quirk: the query scale.
   static float peer_quirk_gemma3_attention_scale(const model_desc& d) noexcept {
+    // NOLINTNEXTLINE(bugprone-integer-division): the peer divides n_embd by n_head in integers
     return d.n_layer == 62 ? 1.0f / std::sqrt(static_cast<float>(d.n_embd / d.layers[0].n_head))
                            : 1.0f / std::sqrt(static_cast<float>(d.head_dim_k));
   }

@@ -21,7 +21,7 @@ struct qwen2a_projector {
   any_matrix_view fc;
   std::span<const float> fc_b;
 
-  static result<qwen2a_projector> load(std::shared_ptr<mmproj_file> f, const clip_hparams& hp) {
+  static result<qwen2a_projector> load(const std::shared_ptr<mmproj_file>& f, const clip_hparams& hp) {
     qwen2a_projector m;
     MMLLM_TRY_ASSIGN(m.enc, whisper_encoder::load(f, hp));
     MMLLM_TRY_ASSIGN(m.fc, f->matrix("mm.a.fc.weight"));

@@ -27,7 +27,7 @@ struct ultravox_projector {
   any_matrix_view mlp1, mlp2;
   std::size_t stack = 0;
 
-  static result<ultravox_projector> load(std::shared_ptr<mmproj_file> f, const clip_hparams& hp) {
+  static result<ultravox_projector> load(const std::shared_ptr<mmproj_file>& f, const clip_hparams& hp) {
     ultravox_projector m;
     MMLLM_TRY_ASSIGN(m.enc, whisper_encoder::load(f, hp));
     if (!hp.stack_factor || *hp.stack_factor <= 0)

@@ -40,7 +40,7 @@ struct whisper_encoder {
 
   [[nodiscard]] std::size_t n_embd() const noexcept { return static_cast<std::size_t>(hp.n_embd); }
 
-  static result<whisper_encoder> load(std::shared_ptr<mmproj_file> f, const clip_hparams& hp) {
+  static result<whisper_encoder> load(const std::shared_ptr<mmproj_file>& f, const clip_hparams& hp) {
     whisper_encoder w;
     w.file = f;
     w.hp = hp;

@@ -54,7 +54,7 @@ struct clip_vision {
 };
 
 /// Loads the shared part. `ffn_swap` enables the peer's legacy up/down swap check.
-inline result<clip_vision> load_clip_vision(std::shared_ptr<mmproj_file> file, const clip_hparams& hp,
+inline result<clip_vision> load_clip_vision(const std::shared_ptr<mmproj_file>& file, const clip_hparams& hp,
                                             norm_kind norm, bool ffn_swap) {
   clip_vision v;
   v.file = file;

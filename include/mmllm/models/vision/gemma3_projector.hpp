@@ -30,7 +30,7 @@ struct gemma3_projector {
   any_matrix_view proj;  ///< transposed copy: [n_embd_text][n_embd_v]
   int pool = 4;
 
-  static result<gemma3_projector> load(std::shared_ptr<mmproj_file> f, const clip_hparams& hp,
+  static result<gemma3_projector> load(const std::shared_ptr<mmproj_file>& f, const clip_hparams& hp,
                                        const vision_load_options&) {
     gemma3_projector m;
     MMLLM_TRY_ASSIGN(m.base, load_clip_vision(f, hp, norm_kind::layer, /*ffn_swap=*/true));

@@ -31,7 +31,7 @@ struct idefics3_projector {
   int scale = 0;       ///< pixel-shuffle factor s
   int longest_edge = 0;
 
-  static result<idefics3_projector> load(std::shared_ptr<mmproj_file> f, const clip_hparams& hp,
+  static result<idefics3_projector> load(const std::shared_ptr<mmproj_file>& f, const clip_hparams& hp,
                                          const vision_load_options&) {
     idefics3_projector m;
     MMLLM_TRY_ASSIGN(m.base, load_clip_vision(f, hp, norm_kind::layer, /*ffn_swap=*/true));
@@ -43,7 +43,7 @@ struct idefics3_projector {
     if (m.longest_edge <= 0)
       return make_error(errc::malformed, "mmproj: idefics3 needs clip.vision.preproc_image_size");
     if (hp.image_size <= 0) return make_error(errc::malformed, "mmproj: image_size must be positive");
-    const auto s2 = static_cast<std::size_t>(m.scale * m.scale);
+    const auto s2 = static_cast<std::size_t>(m.scale) * static_cast<std::size_t>(m.scale);
     if (m.fc.cols != m.base.n_embd() * s2)
       return make_error(errc::malformed, "mmproj: mm.model.fc has the wrong width");
     return m;

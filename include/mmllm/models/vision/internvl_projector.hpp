@@ -34,7 +34,7 @@ struct internvl_projector {
     return hp.n_embd == 3200 && hp.n_layer == 45 ? norm_kind::rms : norm_kind::layer;
   }
 
-  static result<internvl_projector> load(std::shared_ptr<mmproj_file> f, const clip_hparams& hp,
+  static result<internvl_projector> load(const std::shared_ptr<mmproj_file>& f, const clip_hparams& hp,
                                          const vision_load_options&) {
     internvl_projector m;
     MMLLM_TRY_ASSIGN(m.base, load_clip_vision(f, hp, peer_quirk_norm(hp), /*ffn_swap=*/false));

@@ -72,7 +72,7 @@ struct lfm2_projector {
   int min_pixels = 0, max_pixels = 0;
   std::size_t pos_side = 0;
 
-  static result<lfm2_projector> load(std::shared_ptr<mmproj_file> f, const clip_hparams& hp,
+  static result<lfm2_projector> load(const std::shared_ptr<mmproj_file>& f, const clip_hparams& hp,
                                      const vision_load_options& o) {
     lfm2_projector m;
     MMLLM_TRY_ASSIGN(m.base, load_clip_vision(f, hp, norm_kind::layer, /*ffn_swap=*/false));

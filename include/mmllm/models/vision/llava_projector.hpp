@@ -40,7 +40,7 @@ struct llava_projector {
   std::set<int> feature_layers;
   std::size_t n_run = 0;  ///< blocks that run
 
-  static result<llava_projector> load(std::shared_ptr<mmproj_file> f, const clip_hparams& hp,
+  static result<llava_projector> load(const std::shared_ptr<mmproj_file>& f, const clip_hparams& hp,
                                       const vision_load_options&) {
     llava_projector m;
     MMLLM_TRY_ASSIGN(m.base, load_clip_vision(f, hp, norm_kind::layer, /*ffn_swap=*/true));

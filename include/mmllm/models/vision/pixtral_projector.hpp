@@ -67,7 +67,7 @@ struct pixtral_projector {
   int min_pixels = 0, max_pixels = 0;
   float rope_theta = 10000.0f;
 
-  static result<pixtral_projector> load(std::shared_ptr<mmproj_file> f, const clip_hparams& hp,
+  static result<pixtral_projector> load(const std::shared_ptr<mmproj_file>& f, const clip_hparams& hp,
                                         const vision_load_options& o) {
     pixtral_projector m;
     MMLLM_TRY_ASSIGN(m.base, load_clip_vision(f, hp, norm_kind::rms, /*ffn_swap=*/false));
@@ -80,7 +80,8 @@ struct pixtral_projector {
     MMLLM_TRY_ASSIGN(m.merger, f->optional_matrix("mm.patch_merger.weight"));
     m.merge = hp.spatial_merge_size.value_or(1);  // the original Pixtral does not merge
     if (m.merge < 1) return make_error(errc::malformed, "mmproj: pixtral merge size must be positive");
-    const std::size_t e = m.base.n_embd(), mm = static_cast<std::size_t>(m.merge * m.merge);
+    const std::size_t e = m.base.n_embd(),
+                      mm = static_cast<std::size_t>(m.merge) * static_cast<std::size_t>(m.merge);
     if (m.merger.data != nullptr &&
         (m.merger.cols != e * mm || m.merger.rows != e || m.input_norm.size() != e))
       return make_error(errc::malformed, "mmproj: inconsistent pixtral patch merger");

@@ -43,7 +43,7 @@ struct qwen2vl_family_projector {
   int min_pixels = 0, max_pixels = 0;
   int n_wa_pattern = 0;
 
-  static result<qwen2vl_family_projector> load(std::shared_ptr<mmproj_file> f, const clip_hparams& hp,
+  static result<qwen2vl_family_projector> load(const std::shared_ptr<mmproj_file>& f, const clip_hparams& hp,
                                                const vision_load_options& o) {
     qwen2vl_family_projector m;
     MMLLM_TRY_ASSIGN(
