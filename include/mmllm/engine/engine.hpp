@@ -113,7 +113,7 @@ class engine {
       if (!opened) return make_error(opened.error().code, o.mmproj, ": ", opened.error().message);
       enc = std::make_unique<mm::multimodal_encoder>(std::move(*opened));
     }
-    return create(std::move(m), std::move(tok), std::move(policy), o, std::move(enc));
+    return create(std::move(m), tok, std::move(policy), o, std::move(enc));
   }
   /// load() with an mmproj file.
   static result<engine> load(std::string_view path, std::string_view mmproj, P policy,
@@ -124,7 +124,7 @@ class engine {
 
   /// An engine over an already loaded model and tokenizer (and, for media, its encoders: their
   /// output width must be the model's n_embd).
-  static result<engine> create(models::text_model model, tokenizer tok, P policy,
+  static result<engine> create(models::text_model model, const tokenizer& tok, P policy,
                                const engine_options& o = {},
                                std::unique_ptr<mm::multimodal_encoder> encoders = nullptr) {
     engine e;
@@ -143,7 +143,7 @@ class engine {
       return make_error(errc::malformed, "engine: the tokenizer has ", std::to_string(tok.size()),
                         " tokens, more than the model's ", std::to_string(model.desc().n_vocab), " logits");
     e.model_ = std::make_unique<models::text_model>(std::move(model));
-    e.tok_ = std::move(tok);
+    e.tok_ = tok;  // shares the immutable vocabulary
     models::decoder_options dopt;
     dopt.n_ctx = e.opt_.n_ctx;
     e.dec_ = std::make_unique<models::decoder<P>>(*e.model_, std::move(policy), dopt);
@@ -601,10 +601,9 @@ class engine {
       if (fin == finish_reason::none && s.sampler->finished()) fin = finish_reason::stop;
     }
     if (fin == finish_reason::none) {
-      if (s.params.max_tokens >= 0 && s.n_generated >= static_cast<std::size_t>(s.params.max_tokens))
-        fin = finish_reason::length;
-      else if (s.tokens.size() >= opt_.n_ctx)
-        fin = finish_reason::length;
+      const bool max_tokens_reached =
+          s.params.max_tokens >= 0 && s.n_generated >= static_cast<std::size_t>(s.params.max_tokens);
+      if (max_tokens_reached || s.tokens.size() >= opt_.n_ctx) fin = finish_reason::length;
     }
     if (fin != finish_reason::none) {
       if (stop_at != std::string::npos) s.text.resize(stop_at);
