@@ -19,6 +19,8 @@
 #include <mmllm/compute/thread_pool.hpp>
 #include <mmllm/core/quant_formats.hpp>
 
+#include "read_bandwidth.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -31,10 +33,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#if MMLLM_HAVE_X86_KERNELS
-#include <immintrin.h>
-#endif
 
 namespace {
 
@@ -204,54 +202,16 @@ timing time_best(F&& fn, double seconds, int reps) {
 }
 
 // ---- memory read bandwidth ------------------------------------------------------------------
-MMLLM_KERNELS_BEGIN
-#if MMLLM_HAVE_X86_KERNELS
-MMLLM_TARGET_AVX512 float sum_avx512(const float* p, std::size_t n) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  for (std::size_t i = 0; i + 64 <= n; i += 64) {
-    a0 = _mm512_add_ps(a0, _mm512_load_ps(p + i));
-    a1 = _mm512_add_ps(a1, _mm512_load_ps(p + i + 16));
-    a2 = _mm512_add_ps(a2, _mm512_load_ps(p + i + 32));
-    a3 = _mm512_add_ps(a3, _mm512_load_ps(p + i + 48));
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-}
-MMLLM_TARGET_AVX2 float sum_avx2(const float* p, std::size_t n) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  for (std::size_t i = 0; i + 32 <= n; i += 32) {
-    a0 = _mm256_add_ps(a0, _mm256_load_ps(p + i));
-    a1 = _mm256_add_ps(a1, _mm256_load_ps(p + i + 8));
-    a2 = _mm256_add_ps(a2, _mm256_load_ps(p + i + 16));
-    a3 = _mm256_add_ps(a3, _mm256_load_ps(p + i + 24));
-  }
-  alignas(32) float t[8];
-  _mm256_store_ps(t, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-  return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
-}
-#endif
-MMLLM_KERNELS_END
-
-float sum_any(const float* p, std::size_t n) {
-#if MMLLM_HAVE_X86_KERNELS
-  const auto f = mmllm::compute::detect_cpu_features();
-  if (f.avx512) return sum_avx512(p, n);
-  if (f.avx2) return sum_avx2(p, n);
-#endif
-  float a[8] = {};
-  for (std::size_t i = 0; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; ++k) a[k] += p[i + static_cast<std::size_t>(k)];
-  return a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
-}
-
 /// GB/s of a streaming sum over `bytes` split among the pool's threads.
 double read_bandwidth(thread_pool& pool, const float* data, std::size_t n, const options& o) {
+  const auto features = mmllm::compute::detect_cpu_features();
   volatile float sink = 0;
   const double s = time_best(
                        [&] {
                          std::vector<float> part(pool.size());
                          pool.run([&](unsigned i, unsigned nt) {
                            const auto [b, e] = thread_pool::partition(n, i, nt, 4096);
-                           part[i] = b < e ? sum_any(data + b, e - b) : 0.0f;
+                           part[i] = b < e ? mmllm::bench::streaming_sum(features, data + b, e - b) : 0.0f;
                          });
                          float t = 0;
                          for (float v : part) t += v;
