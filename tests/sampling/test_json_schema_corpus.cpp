@@ -396,3 +396,19 @@ TEST_CASE("strings in a schema must be UTF-8", "[sampling][json_schema]") {
   auto s = mmllm::json_schema_to_gbnf(R"({"const": "\ud800"})");
   if (s) CHECK_NOTHROW(mmllm::test::compile_gbnf(*s));
 }
+
+TEST_CASE("property names that sanitize to another rule's name get rules of their own",
+          "[sampling][json_schema]") {
+  // fuzz find: property "{" of the root object gave "root-{" → "root", a second "root" rule
+  for (const char* schema :
+       {R"({"type": "object", "properties": {"{": {"type": "number", "maximum": 2}}, "required": ["{"]})",
+        R"({"type": "object", "properties": {"": {"type": "integer"}, "-": {"type": "boolean"}}})",
+        R"({"properties": {"a": {"properties": {"{": {"type": "null"}}}, "a-": {"type": "string"}}})"}) {
+    INFO(schema);
+    auto g = mmllm::json_schema_to_gbnf(schema);
+    REQUIRE(g.has_value());
+    auto parsed = mmllm::gbnf_grammar::parse(*g, "root");
+    INFO(*g);
+    CHECK(parsed.has_value());
+  }
+}

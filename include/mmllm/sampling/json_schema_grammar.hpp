@@ -187,7 +187,8 @@ class json_schema_converter {
     while (!s.empty() && s.back() == '-') s.pop_back();
     if (s.size() > 60) s.resize(60);
     if (s.empty()) s = "item";
-    if (reserved_.count(s) != 0) s += "-";
+    // "root" is the top rule's alone: a property named "{" must not take it ("root-{" → "root").
+    if (reserved_.count(s) != 0 || (s == "root" && hint != "root")) s += "-";
     return s;
   }
 
