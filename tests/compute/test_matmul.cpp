@@ -97,6 +97,8 @@ void check_format(thread_pool& pool) {
   } else {
     shapes.push_back({1, 64, 4096 / Q::block_size});
     shapes.push_back({20, 48, 1024 / Q::block_size});
+    // batches of several 16-token panels, ragged rows, K not a whole number of chunks
+    shapes.push_back({50, 70, 2560 / Q::block_size});
   }
   for (const shape& s : shapes) {
     const std::size_t k = s.k_blocks * Q::block_size;

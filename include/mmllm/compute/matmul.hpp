@@ -9,6 +9,8 @@
 //    `dot_cols_per_tile` activation rows, handed to threads through an atomic counter
 //    (mat-vec therefore splits over weight rows; boundaries are multiples of 16 rows, so
 //    threads never write the same cache line of a 64-byte aligned Y row).
+//    With AVX-512 VNNI, q4_0 / q8_0 weights and at least `panel_min_tokens` rows, the tiles
+//    run the panel kernel of quant_panel.hpp instead (16 tokens per vector).
 //  - GEMM path (f32 / f16 / bf16 weights, at least `matmul_options::gemm_min_rows` rows):
 //    the packed, cache-blocked GEMM of gemm.hpp.
 // Each element of Y is computed by one tile call whose shape depends only on the problem,
@@ -19,7 +21,7 @@
 // that multiplies matrices). A program that defines MMLLM_SEPARATE_KERNELS in every
 // translation unit sees only a declaration of `detail::matmul` here and compiles it once, in
 // the translation unit that also defines MMLLM_KERNELS_IMPLEMENTATION before including
-// <mmllm/compute/simd.hpp> (the test suite does this: tests/support/kernels.cpp).
+// <mmllm/compute/simd.hpp> (the project's tests, examples and benchmarks do: examples/kernels.cpp).
 #pragma once
 
 #include <algorithm>
@@ -36,6 +38,7 @@
 #include "isa.hpp"
 #include "kernel_params.hpp"
 #include "quant_dot.hpp"
+#include "quant_panel.hpp"
 #include "workspace.hpp"
 
 namespace mmllm::compute::detail {
@@ -44,6 +47,84 @@ namespace mmllm::compute::detail {
 inline constexpr std::size_t dot_rows_per_tile = 64;
 /// Activation rows per dot-path tile (their converted rows stay in L2 while a tile runs).
 inline constexpr std::size_t dot_cols_per_tile = 64;
+
+/// Panel path (quant_panel.hpp): weight rows per tile and 512-bit-block chunk of K per pass.
+inline constexpr std::size_t panel_rows_per_tile = 64;
+inline constexpr std::size_t panel_blocks_per_chunk = 8;
+/// Activation rows from which q4_0 / q8_0 weights take the panel path (with VNNI).
+inline constexpr std::size_t panel_min_tokens = 8;
+/// Panels (16 tokens each) per tile; a kernel call covers 4 weight rows × this many panels.
+inline constexpr std::size_t panel_panels_per_tile = 2;
+
+/// Whether format Q at level I, variant E multiplies batches through the panel kernel.
+template <class Q, isa I, isa_ext E>
+inline constexpr bool uses_panel =
+    MMLLM_HAVE_X86_KERNELS&& I == isa::avx512&& E != isa_ext::none&& panel::has_kernel<Q>;
+
+#if MMLLM_HAVE_X86_KERNELS
+/// Panel path for q4_0 / q8_0 weights: `act` holds the n_tok q8_0 activation rows, `panels`
+/// room for ⌈n_tok/16⌉·nb panel blocks.
+template <class Q>
+void matmul_panel(const std::byte* act, std::size_t act_stride, std::size_t n_tok, const any_matrix_view& w,
+                  matrix_view<float> y, panel::panel_block* panels, executor_ref ex) {
+  using panel::panel_block;
+  const std::size_t n_out = w.rows, nb = w.cols / 32;
+  const std::size_t n_panels = (n_tok + panel::tokens - 1) / panel::tokens;
+  const unsigned n_threads = std::max(1u, ex.size());
+  auto pack = [&](std::size_t b, std::size_t e) {
+    for (std::size_t p = b; p < e; ++p)
+      panel::pack_panel(act, act_stride, p * panel::tokens,
+                        std::min(panel::tokens, n_tok - p * panel::tokens), nb, panels + p * nb);
+  };
+  if (n_threads > 1 && n_panels >= 2) {
+    ex.run([&](unsigned i, unsigned nt) {
+      const auto [b, e] = thread_pool::partition(n_panels, i, nt);
+      pack(b, e);
+    });
+  } else {
+    pack(0, n_panels);
+  }
+
+  constexpr std::size_t rows = panel_rows_per_tile, ppt = panel_panels_per_tile, tok = ppt * panel::tokens;
+  const std::size_t tiles_o = (n_out + rows - 1) / rows, tiles_t = (n_panels + ppt - 1) / ppt;
+  const std::size_t n_tiles = tiles_o * tiles_t;
+  const std::size_t ldy = static_cast<std::size_t>(y.stride(0));
+  const std::size_t panel_stride = nb * sizeof(panel_block);
+  alignas(64) std::atomic<std::size_t> next{0};
+  auto job = [&](unsigned, unsigned) {
+    alignas(64) float acc[rows * tok];
+    for (std::size_t t = next.fetch_add(1, std::memory_order_relaxed); t < n_tiles;
+         t = next.fetch_add(1, std::memory_order_relaxed)) {
+      const std::size_t o0 = (t / tiles_t) * rows, o1 = std::min(n_out, o0 + rows);
+      const std::size_t p0 = (t % tiles_t) * ppt, np = std::min(ppt, n_panels - p0);
+      std::fill(acc, acc + rows * tok, 0.0f);
+      for (std::size_t b0 = 0; b0 < nb; b0 += panel_blocks_per_chunk) {
+        const std::size_t nbc = std::min(panel_blocks_per_chunk, nb - b0);
+        const std::byte* ap = reinterpret_cast<const std::byte*>(panels + p0 * nb + b0);
+        for (std::size_t o = o0; o < o1; o += 4) {
+          const std::byte* wp = w.row(o) + b0 * sizeof(typename Q::block);
+          float* accr = acc + (o - o0) * tok;
+          with_tile_shape<4, static_cast<int>(ppt)>(static_cast<int>(std::min<std::size_t>(4, o1 - o)),
+                                                    static_cast<int>(np), [&](auto R, auto P) {
+                                                      panel::tile<Q, decltype(R)::value, decltype(P)::value>(
+                                                          nbc, wp, w.row_stride, ap, panel_stride, accr, tok);
+                                                    });
+        }
+      }
+      const std::size_t c0 = p0 * panel::tokens, nc = std::min(n_tok - c0, np * panel::tokens);
+      for (std::size_t c = 0; c < nc; ++c) {
+        float* yr = y.data() + (c0 + c) * ldy + o0;
+        for (std::size_t r = 0; r < o1 - o0; ++r) yr[r] = acc[r * tok + c];
+      }
+    }
+  };
+  if (n_threads > 1 && n_tiles > 1) {
+    ex.run(job);
+  } else {
+    job(0, 1);
+  }
+}
+#endif
 
 /// Dot path for format Q at level I, variant E (shapes already checked).
 template <quant_format Q, isa I, isa_ext E>
@@ -63,7 +144,11 @@ result<void> matmul_dot(matrix_view<const float> x, const any_matrix_view& w, ma
     act_stride = static_cast<std::size_t>(x.stride(0)) * sizeof(float);
   } else {
     act_stride = workspace::round_up(k / A::block_size * sizeof(typename A::block));
-    std::byte* buf = ws.get(n_tok * act_stride);
+    std::size_t panel_bytes = 0;
+    if constexpr (uses_panel<Q, I, E>)
+      if (n_tok >= panel_min_tokens)
+        panel_bytes = (n_tok + panel::tokens - 1) / panel::tokens * (k / 32) * sizeof(panel::panel_block);
+    std::byte* buf = ws.get(n_tok * act_stride + panel_bytes);
     if (buf == nullptr)
       return make_error(errc::resource_limit, "matmul: cannot allocate the activation workspace");
     auto convert_rows = [&](std::size_t b, std::size_t e) {
@@ -80,6 +165,15 @@ result<void> matmul_dot(matrix_view<const float> x, const any_matrix_view& w, ma
       convert_rows(0, n_tok);
     }
     act = buf;
+#if MMLLM_HAVE_X86_KERNELS
+    if constexpr (uses_panel<Q, I, E>) {
+      if (panel_bytes != 0) {
+        matmul_panel<Q>(act, act_stride, n_tok, w, y,
+                        reinterpret_cast<panel::panel_block*>(buf + n_tok * act_stride), ex);
+        return ok();
+      }
+    }
+#endif
   }
 
   // 2. tiles of dot products
