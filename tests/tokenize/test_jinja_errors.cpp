@@ -188,5 +188,7 @@ TEST_CASE("limits do not get in the way of ordinary templates", "[jinja][limits]
   auto ok = run("{% for i in range(1000) %}{{ i }}{% endfor %}");
   CHECK(ok.ok);
   CHECK(ok.text.size() == 2890);
-  CHECK(run("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(100) }}").ok);
+  // 50 nested macro calls within the default 2 MiB stack budget, also in unoptimized
+  // sanitizer builds (CI's meson stage, -O0 + ASan: tens of KB of stack per call level)
+  CHECK(run("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(50) }}").ok);
 }
