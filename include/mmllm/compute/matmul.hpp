@@ -126,6 +126,21 @@ void matmul_panel(const std::byte* act, std::size_t act_stride, std::size_t n_to
 }
 #endif
 
+/// Prefetches (into L2) rows [o, o + n) of w, clipped to the matrix.
+inline void prefetch_rows(const any_matrix_view& w, std::size_t o, std::size_t n,
+                          std::size_t bytes) noexcept {
+#if MMLLM_HAVE_X86_KERNELS
+  const std::size_t end = std::min(w.rows, o + n);
+  for (std::size_t r = o; r < end; ++r) {
+    const std::byte* row = w.row(r);
+    for (std::size_t b = 0; b < bytes; b += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(row + b), _MM_HINT_T1);
+  }
+#else
+  (void)w, (void)o, (void)n, (void)bytes;
+#endif
+}
+
 /// Dot path for format Q at level I, variant E (shapes already checked).
 template <quant_format Q, isa I, isa_ext E>
 result<void> matmul_dot(matrix_view<const float> x, const any_matrix_view& w, matrix_view<float> y,
@@ -189,10 +204,17 @@ result<void> matmul_dot(matrix_view<const float> x, const any_matrix_view& w, ma
   float* const yd = y.data();
   alignas(64) std::atomic<std::size_t> next{0};
 
+  const std::size_t row_bytes = k / Q::block_size * sizeof(typename Q::block);
   auto job = [&](unsigned, unsigned) {
     alignas(64) float out[kr * kc];
-    for (std::size_t t = next.fetch_add(1, std::memory_order_relaxed); t < n_tiles;
-         t = next.fetch_add(1, std::memory_order_relaxed)) {
+    // Tiles are claimed one ahead: the first rows of the next tile are prefetched before this
+    // one runs (within a tile the kernel prefetches ahead itself), so a thread's first loads
+    // of a tile do not wait for memory.
+    std::size_t t = next.fetch_add(1, std::memory_order_relaxed);
+    while (t < n_tiles) {
+      const std::size_t t_next = next.fetch_add(1, std::memory_order_relaxed);
+      if (t_next < n_tiles && (t_next % tiles_t) == 0)
+        prefetch_rows(w, (t_next / tiles_t) * rows_per_tile, 2 * kr, row_bytes);
       const std::size_t o0 = (t / tiles_t) * rows_per_tile, o1 = std::min(n_out, o0 + rows_per_tile);
       const std::size_t c0 = (t % tiles_t) * cols_per_tile, c1 = std::min(n_tok, c0 + cols_per_tile);
       for (std::size_t o = o0; o < o1; o += kr) {
@@ -211,6 +233,7 @@ result<void> matmul_dot(matrix_view<const float> x, const any_matrix_view& w, ma
           }
         }
       }
+      t = t_next;
     }
   };
   if (n_threads > 1 && n_tiles > 1) {
