@@ -5,7 +5,7 @@
 //  - dot path (every format; mat-vec and small batches): each activation row is converted
 //    to the format's activation type with `quantize_activation<A, I>::row` into the
 //    workspace, as ggml's CPU backend does; then `quant_dot<Q, I>::tile` computes blocks of
-//    dot products. The output is cut into tiles of `dot_rows_per_tile` weight rows ×
+//    dot products. The output is cut into tiles of `dot_tile_rows()` (64-256) weight rows ×
 //    `dot_cols_per_tile` activation rows, handed to threads through an atomic counter
 //    (mat-vec therefore splits over weight rows; boundaries are multiples of 16 rows, so
 //    threads never write the same cache line of a 64-byte aligned Y row).
@@ -45,6 +45,17 @@ namespace mmllm::compute::detail {
 
 /// Weight rows per dot-path tile (a multiple of 16, rounded up to the kernel's max_rows).
 inline constexpr std::size_t dot_rows_per_tile = 64;
+/// Largest weight rows per dot-path tile: tiles grow towards this while every thread still gets
+/// about four of them (fewer tile starts, whose first rows are not prefetched by the kernel).
+inline constexpr std::size_t dot_rows_per_tile_max = 256;
+
+/// Weight rows per dot-path tile for n_out rows on n_threads threads (a multiple of 64 in
+/// [dot_rows_per_tile, dot_rows_per_tile_max]). Only the partition depends on it: each row is
+/// still computed by the same kernel call shape, so results do not depend on it.
+constexpr std::size_t dot_tile_rows(std::size_t n_out, unsigned n_threads) noexcept {
+  const std::size_t share = n_out / (4 * static_cast<std::size_t>(n_threads)) / 64 * 64;
+  return std::clamp(share, dot_rows_per_tile, dot_rows_per_tile_max);
+}
 /// Activation rows per dot-path tile (their converted rows stay in L2 while a tile runs).
 inline constexpr std::size_t dot_cols_per_tile = 64;
 
@@ -195,7 +206,7 @@ result<void> matmul_dot(matrix_view<const float> x, const any_matrix_view& w, ma
   constexpr auto kr = static_cast<std::size_t>(kernel::max_rows),
                  kc = static_cast<std::size_t>(kernel::max_cols);
   static_assert(kr >= 1 && kc >= 1);
-  constexpr std::size_t rows_per_tile = (dot_rows_per_tile + kr - 1) / kr * kr;
+  const std::size_t rows_per_tile = (dot_tile_rows(n_out, n_threads) + kr - 1) / kr * kr;
   constexpr std::size_t cols_per_tile = (dot_cols_per_tile + kc - 1) / kc * kc;
   const std::size_t tiles_o = (n_out + rows_per_tile - 1) / rows_per_tile;
   const std::size_t tiles_t = (n_tok + cols_per_tile - 1) / cols_per_tile;
