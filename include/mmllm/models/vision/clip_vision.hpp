@@ -19,6 +19,7 @@
 #include "../../core/result.hpp"
 #include "../../media/image.hpp"
 #include "../../media/image_normalize.hpp"
+#include "../../media/image_resize.hpp"
 #include "../encoder_kernels.hpp"
 #include "../media_layout.hpp"
 #include "../mmproj.hpp"
@@ -92,6 +93,17 @@ inline result<clip_vision> load_clip_vision(const std::shared_ptr<mmproj_file>& 
 /// Normalizes an 8-bit image with the encoder's mean / std into the peer's HWC buffer.
 inline result<media::image_f32> normalize_for(const clip_vision& v, const media::image_u8& img) {
   return media::normalize(img, v.hp.image_mean, v.hp.image_std, media::pixel_layout::hwc);
+}
+
+/// The whole image as one entry: letterboxed to image_size² on `pad`, then normalized.
+inline result<vision_input> letterboxed_input(const clip_vision& v, const media::image_u8& img,
+                                              media::rgb8 pad) {
+  const int s = v.hp.image_size;
+  MMLLM_TRY_ASSIGN(const media::image_u8 r, media::letterbox(img, s, s, pad));
+  vision_input in;
+  MMLLM_TRY_ASSIGN(auto f, normalize_for(v, r));
+  in.entries.push_back(std::move(f));
+  return in;
 }
 
 /// Patch embedding: [gy·gx][n_embd] tokens, row-major over the patch grid (gx × gy).

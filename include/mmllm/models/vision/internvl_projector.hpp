@@ -60,12 +60,7 @@ struct internvl_projector {
   [[nodiscard]] std::size_t n_embd_out() const noexcept { return mm3.rows; }
 
   [[nodiscard]] result<vision_input> preprocess(const media::image_u8& img) const {
-    const int s = base.hp.image_size;
-    MMLLM_TRY_ASSIGN(const media::image_u8 r, media::letterbox(img, s, s, media::rgb8{0, 0, 0}));
-    vision_input in;
-    MMLLM_TRY_ASSIGN(auto f, normalize_for(base, r));
-    in.entries.push_back(std::move(f));
-    return in;
+    return letterboxed_input(base, img, media::rgb8{0, 0, 0});
   }
 
   [[nodiscard]] std::size_t n_tokens(const media::image_f32& e) const noexcept {

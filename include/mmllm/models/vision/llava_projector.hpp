@@ -97,15 +97,10 @@ struct llava_projector {
   }
 
   [[nodiscard]] result<vision_input> preprocess(const media::image_u8& img) const {
+    // LLaVA-1.5: letterbox on the mean colour (the peer's pad_to_square)
+    if (base.hp.image_res_candidates.empty()) return letterboxed_input(base, img, media::rgb8{122, 116, 104});
     vision_input in;
     const int s = base.hp.image_size;
-    if (base.hp.image_res_candidates.empty()) {
-      // LLaVA-1.5: letterbox on the mean colour (the peer's pad_to_square)
-      MMLLM_TRY_ASSIGN(const media::image_u8 r, media::letterbox(img, s, s, media::rgb8{122, 116, 104}));
-      MMLLM_TRY_ASSIGN(auto f, normalize_for(base, r));
-      in.entries.push_back(std::move(f));
-      return in;
-    }
     std::vector<media::image_size> cands;
     for (const size2& c : base.hp.image_res_candidates) cands.push_back({c.width, c.height});
     const media::slice_plan plan = media::pinpoint_plan({img.width, img.height}, s, cands);
