@@ -72,6 +72,19 @@ inline cpu_features detect_cpu_features() noexcept {
 
 }  // namespace mmllm::compute
 
+// GCC 12 reports the `__Y = __Y` placeholders inside its own AVX-512 intrinsics as
+// uninitialized when they are inlined into target-attributed functions (GCC bug 105593).
+// Sections of kernels are wrapped in these two macros to silence exactly that.
+#if defined(__GNUC__) && !defined(__clang__)
+#define MMLLM_KERNELS_BEGIN                                                            \
+  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wuninitialized\"") \
+      _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#define MMLLM_KERNELS_END _Pragma("GCC diagnostic pop")
+#else
+#define MMLLM_KERNELS_BEGIN
+#define MMLLM_KERNELS_END
+#endif
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define MMLLM_HAVE_X86_KERNELS 1
 /// Marks a function compiled for the avx2 level.

@@ -23,16 +23,10 @@
 
 #if MMLLM_HAVE_X86_KERNELS
 
-// GCC 12 reports -W(maybe-)uninitialized inside its own intrinsics (the self-initialized
-// `_mm*_undefined_*()` pass-through operands) once they are inlined into these kernels.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+// GCC 12 false positives inside intrinsics (isa.hpp)
+MMLLM_KERNELS_BEGIN
 
 namespace mmllm::compute::detail::avx2 {
-
 using x86::half_to_float;
 
 // ---------------------------------------------------------------------------------------
@@ -754,8 +748,6 @@ struct quantize_activation<fmt::bf16, isa::avx2> {
 
 }  // namespace mmllm::compute
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+MMLLM_KERNELS_END
 
 #endif  // MMLLM_HAVE_X86_KERNELS

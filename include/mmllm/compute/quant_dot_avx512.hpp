@@ -24,16 +24,10 @@
 
 #if MMLLM_HAVE_X86_KERNELS
 
-// GCC 12 reports -W(maybe-)uninitialized inside its own intrinsics (the self-initialized
-// `_mm*_undefined_*()` pass-through operands) once they are inlined into these kernels.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+// GCC 12 false positives inside intrinsics (isa.hpp)
+MMLLM_KERNELS_BEGIN
 
 namespace mmllm::compute::detail::avx512 {
-
 using x86::half_to_float;
 
 /// Two f16 scales as floats in lanes 0 and 1.
@@ -616,8 +610,6 @@ struct quant_dot<fmt::bf16, isa::avx512, isa_ext::vnni_bf16> : detail::avx512::b
 
 }  // namespace mmllm::compute
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+MMLLM_KERNELS_END
 
 #endif  // MMLLM_HAVE_X86_KERNELS

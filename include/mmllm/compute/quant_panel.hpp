@@ -68,16 +68,16 @@ inline void pack_panel(const std::byte* a, std::size_t a_stride, std::size_t t0,
 template <class Q>
 inline constexpr bool has_kernel = std::is_same_v<Q, fmt::q4_0> || std::is_same_v<Q, fmt::q8_0>;
 
+}  // namespace mmllm::compute::detail::panel
+
 #if MMLLM_HAVE_X86_KERNELS
-// GCC 12 reports -W(maybe-)uninitialized inside its own intrinsics (see quant_dot_avx512.hpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-/// acc[r][16p + t] += Σ over nb blocks of W row r · token t of panel p, for NR weight rows
-/// (row r at w + r·w_stride, starting at the chunk's first block) and NP panels (panel p's
-/// chunk at a + p·a_panel_stride bytes). acc rows are ldacc floats apart, 64-byte aligned.
+// GCC 12 false positives inside intrinsics (isa.hpp)
+MMLLM_KERNELS_BEGIN
+namespace mmllm::compute::detail::panel {
+/// acc[r][16p + t] += Σ over nb blocks of W row r · token t of panel p, for NR weight
+/// rows (row r at w + r·w_stride, starting at the chunk's first block) and NP panels
+/// (panel p's chunk at a + p·a_panel_stride bytes). acc rows are ldacc floats apart,
+/// 64-byte aligned.
 template <class Q, int NR, int NP>
 MMLLM_TARGET_AVX512_VNNI void tile(std::size_t nb, const std::byte* w, std::size_t w_stride,
                                    const std::byte* a, std::size_t a_panel_stride, float* acc,
@@ -165,9 +165,6 @@ MMLLM_TARGET_AVX512_VNNI void tile(std::size_t nb, const std::byte* w, std::size
 #pragma GCC unroll 4
     for (int p = 0; p < NP; ++p) _mm512_store_ps(acc + static_cast<std::size_t>(r) * ldacc + 16 * p, f[r][p]);
 }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-#endif
-
 }  // namespace mmllm::compute::detail::panel
+MMLLM_KERNELS_END
+#endif

@@ -25,19 +25,6 @@
 #include <immintrin.h>
 #endif
 
-// GCC 12 reports the `__Y = __Y` placeholders inside its own AVX-512 intrinsics as
-// uninitialized when they are inlined into target-attributed functions (GCC bug 105593).
-// Sections of kernels are wrapped in these two macros to silence exactly that.
-#if defined(__GNUC__) && !defined(__clang__)
-#define MMLLM_KERNELS_BEGIN                                                            \
-  _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wuninitialized\"") \
-      _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
-#define MMLLM_KERNELS_END _Pragma("GCC diagnostic pop")
-#else
-#define MMLLM_KERNELS_BEGIN
-#define MMLLM_KERNELS_END
-#endif
-
 MMLLM_KERNELS_BEGIN
 namespace mmllm::compute::detail {
 
