@@ -64,8 +64,11 @@ inline constexpr std::size_t panel_rows_per_tile = 64;
 inline constexpr std::size_t panel_blocks_per_chunk = 8;
 /// Activation rows from which q4_0 / q8_0 weights take the panel path (with VNNI).
 inline constexpr std::size_t panel_min_tokens = 8;
-/// Panels (16 tokens each) per tile; a kernel call covers 4 weight rows × this many panels.
+/// Panels (16 tokens each) per tile; a kernel call covers panel_rows_per_call weight rows ×
+/// this many panels.
 inline constexpr std::size_t panel_panels_per_tile = 2;
+/// Weight rows per panel-kernel call (16 vector accumulators with 2 panels).
+inline constexpr std::size_t panel_rows_per_call = 4;
 
 /// Whether format Q at level I, variant E multiplies batches through the panel kernel.
 template <class Q, isa I, isa_ext E>
@@ -112,14 +115,15 @@ void matmul_panel(const std::byte* act, std::size_t act_stride, std::size_t n_to
       for (std::size_t b0 = 0; b0 < nb; b0 += panel_blocks_per_chunk) {
         const std::size_t nbc = std::min(panel_blocks_per_chunk, nb - b0);
         const std::byte* ap = reinterpret_cast<const std::byte*>(panels + p0 * nb + b0);
-        for (std::size_t o = o0; o < o1; o += 4) {
+        for (std::size_t o = o0; o < o1; o += panel_rows_per_call) {
           const std::byte* wp = w.row(o) + b0 * sizeof(typename Q::block);
           float* accr = acc + (o - o0) * tok;
-          with_tile_shape<4, static_cast<int>(ppt)>(static_cast<int>(std::min<std::size_t>(4, o1 - o)),
-                                                    static_cast<int>(np), [&](auto R, auto P) {
-                                                      panel::tile<Q, decltype(R)::value, decltype(P)::value>(
-                                                          nbc, wp, w.row_stride, ap, panel_stride, accr, tok);
-                                                    });
+          with_tile_shape<static_cast<int>(panel_rows_per_call), static_cast<int>(ppt)>(
+              static_cast<int>(std::min(panel_rows_per_call, o1 - o)), static_cast<int>(np),
+              [&](auto R, auto P) {
+                panel::tile<Q, decltype(R)::value, decltype(P)::value>(nbc, wp, w.row_stride, ap,
+                                                                       panel_stride, accr, tok);
+              });
         }
       }
       const std::size_t c0 = p0 * panel::tokens, nc = std::min(n_tok - c0, np * panel::tokens);
